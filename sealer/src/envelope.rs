@@ -1,0 +1,283 @@
+//! Sealed key envelopes: the DEK sealed to one purchase's X25519 key (DESIGN §3).
+//!
+//! The derivation and the opening are small pure functions over byte arrays, so that
+//! the marketplace contract's dispute check (no_std wasm, same crates) can follow them
+//! line by line; `tests/vectors.json` pins the bytes.
+
+use std::fmt;
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::keys::{parse_hex32, redacted_fmt};
+use crate::{DataKey, Error, Result};
+
+/// Envelope length: E (32) ‖ encrypted DEK (32) ‖ tag (16).
+pub const ENVELOPE_LEN: usize = 80;
+/// HKDF info prefix.
+pub const ENVELOPE_INFO: &[u8] = b"datamarket/envelope/v1";
+
+/// What an envelope is bound to: the marketplace contract, the offer and the purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvelopeContext {
+    /// The marketplace contract's account id (32 bytes).
+    pub contract: [u8; 32],
+    /// Offer id.
+    pub offer_id: u64,
+    /// Purchase id.
+    pub purchase_id: u64,
+}
+
+impl EnvelopeContext {
+    /// HKDF info: `"datamarket/envelope/v1" ‖ contract (32) ‖ purchase id (u64)`.
+    pub fn hkdf_info(&self) -> [u8; 62] {
+        let mut info = [0u8; 62];
+        info[..22].copy_from_slice(ENVELOPE_INFO);
+        info[22..54].copy_from_slice(&self.contract);
+        info[54..].copy_from_slice(&self.purchase_id.to_be_bytes());
+        info
+    }
+
+    /// AES-GCM AAD: `offer id (u64) ‖ purchase id (u64)`.
+    pub fn aad(&self) -> [u8; 16] {
+        let mut aad = [0u8; 16];
+        aad[..8].copy_from_slice(&self.offer_id.to_be_bytes());
+        aad[8..].copy_from_slice(&self.purchase_id.to_be_bytes());
+        aad
+    }
+}
+
+/// The 32-byte envelope key k. Zeroized on drop, never printed.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct EnvelopeKey([u8; 32]);
+
+redacted_fmt!(EnvelopeKey);
+
+impl EnvelopeKey {
+    /// The raw key.
+    pub fn expose_secret(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// k = HKDF-SHA256(ikm = s, salt = E ‖ buyer_pk, info = "datamarket/envelope/v1" ‖
+/// contract ‖ purchase id). Rejects the all-zero shared secret.
+///
+/// # Errors
+/// [`Error::ZeroSharedSecret`] when `shared` is all zero.
+pub fn derive_envelope_key(
+    shared: &[u8; 32],
+    ephemeral_pk: &[u8; 32],
+    buyer_pk: &[u8; 32],
+    ctx: &EnvelopeContext,
+) -> Result<EnvelopeKey> {
+    // Constant-time enough: the OR does not branch on individual bytes.
+    if shared.iter().fold(0u8, |acc, b| acc | b) == 0 {
+        return Err(Error::ZeroSharedSecret);
+    }
+    let mut salt = [0u8; 64];
+    salt[..32].copy_from_slice(ephemeral_pk);
+    salt[32..].copy_from_slice(buyer_pk);
+    let mut k = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(&salt), shared)
+        .expand(&ctx.hkdf_info(), &mut k)
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    Ok(EnvelopeKey(k))
+}
+
+/// Seals `dek` with a given ephemeral secret (deterministic; test vectors). Use
+/// [`KeySealer::seal`] otherwise, which draws a fresh ephemeral key.
+///
+/// # Errors
+/// [`Error::ZeroSharedSecret`] for a low-order buyer key.
+pub fn seal_with_ephemeral(
+    dek: &DataKey,
+    ephemeral_secret: &[u8; 32],
+    buyer_pk: &[u8; 32],
+    ctx: &EnvelopeContext,
+) -> Result<SealedEnvelope> {
+    let e = StaticSecret::from(*ephemeral_secret);
+    let ephemeral_pk = PublicKey::from(&e).to_bytes();
+    let shared = Zeroizing::new(e.diffie_hellman(&PublicKey::from(*buyer_pk)).to_bytes());
+    let k = derive_envelope_key(&shared, &ephemeral_pk, buyer_pk, ctx)?;
+    let mut out = [0u8; ENVELOPE_LEN];
+    out[..32].copy_from_slice(&ephemeral_pk);
+    out[32..64].copy_from_slice(dek.expose_secret());
+    let tag = Aes256Gcm::new(k.expose_secret().into())
+        .encrypt_in_place_detached(&Nonce::default(), &ctx.aad(), &mut out[32..64])
+        .expect("32-byte message");
+    out[64..].copy_from_slice(&tag);
+    Ok(SealedEnvelope(out))
+}
+
+/// Opens an envelope with the buyer's secret key.
+///
+/// # Errors
+/// [`Error::ZeroSharedSecret`] when E is a low-order point (a bad envelope),
+/// [`Error::EnvelopeDoesNotOpen`] when the tag does not verify.
+pub fn open_envelope(
+    envelope: &SealedEnvelope,
+    buyer_secret: &[u8; 32],
+    ctx: &EnvelopeContext,
+) -> Result<DataKey> {
+    let b = StaticSecret::from(*buyer_secret);
+    let buyer_pk = PublicKey::from(&b).to_bytes();
+    let ephemeral_pk: [u8; 32] = envelope.0[..32].try_into().expect("32 bytes");
+    let shared = Zeroizing::new(b.diffie_hellman(&PublicKey::from(ephemeral_pk)).to_bytes());
+    let k = derive_envelope_key(&shared, &ephemeral_pk, &buyer_pk, ctx)?;
+    let mut dek = Zeroizing::new([0u8; 32]);
+    dek.copy_from_slice(&envelope.0[32..64]);
+    Aes256Gcm::new(k.expose_secret().into())
+        .decrypt_in_place_detached(
+            &Nonce::default(),
+            &ctx.aad(),
+            &mut dek[..],
+            &Tag::from(<[u8; 16]>::try_from(&envelope.0[64..]).expect("16 bytes")),
+        )
+        .map_err(|_| Error::EnvelopeDoesNotOpen)?;
+    Ok(DataKey::from_bytes(*dek))
+}
+
+/// An 80-byte sealed envelope (public: it is stored on-chain).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SealedEnvelope(pub [u8; ENVELOPE_LEN]);
+
+impl SealedEnvelope {
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 160 hex digits.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] on bad hex or length.
+    pub fn from_hex(s: &str) -> Result<Self> {
+        let mut out = [0u8; ENVELOPE_LEN];
+        hex::decode_to_slice(s.trim(), &mut out).map_err(|_| Error::Malformed {
+            what: "envelope",
+            reason: "expected 160 hex digits".into(),
+        })?;
+        Ok(SealedEnvelope(out))
+    }
+
+    /// Parses 80 raw bytes.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] on a wrong length.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self> {
+        bytes
+            .try_into()
+            .map(SealedEnvelope)
+            .map_err(|_| Error::Malformed {
+                what: "envelope",
+                reason: format!("expected 80 bytes, got {}", bytes.len()),
+            })
+    }
+}
+
+impl fmt::Debug for SealedEnvelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealedEnvelope({})", self.to_hex())
+    }
+}
+
+/// Seals a data key to someone (the role of age's `Recipient`).
+pub trait KeySealer {
+    /// Seals `dek` for the purchase described by `ctx`.
+    ///
+    /// # Errors
+    /// [`Error::ZeroSharedSecret`], [`Error::Rng`].
+    fn seal(&self, dek: &DataKey, ctx: &EnvelopeContext) -> Result<SealedEnvelope>;
+}
+
+/// Opens sealed data keys (the role of age's `Identity`).
+pub trait KeyOpener {
+    /// Opens `envelope` for the purchase described by `ctx`.
+    ///
+    /// # Errors
+    /// [`Error::EnvelopeDoesNotOpen`], [`Error::ZeroSharedSecret`].
+    fn open(&self, envelope: &SealedEnvelope, ctx: &EnvelopeContext) -> Result<DataKey>;
+}
+
+/// A buyer's per-purchase X25519 public key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BuyerPublicKey(pub [u8; 32]);
+
+impl BuyerPublicKey {
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 64 hex digits.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`].
+    pub fn from_hex(s: &str) -> Result<Self> {
+        parse_hex32(s.trim(), "buyer public key").map(BuyerPublicKey)
+    }
+}
+
+impl fmt::Debug for BuyerPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BuyerPublicKey({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for BuyerPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl KeySealer for BuyerPublicKey {
+    fn seal(&self, dek: &DataKey, ctx: &EnvelopeContext) -> Result<SealedEnvelope> {
+        let mut e = Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(&mut e[..]).map_err(|_| Error::Rng)?;
+        seal_with_ephemeral(dek, &e, &self.0, ctx)
+    }
+}
+
+/// A buyer's per-purchase X25519 secret key. Zeroized on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct BuyerSecretKey([u8; 32]);
+
+redacted_fmt!(BuyerSecretKey);
+
+impl BuyerSecretKey {
+    /// A fresh key pair's secret half from the OS RNG.
+    ///
+    /// # Errors
+    /// [`Error::Rng`].
+    pub fn generate() -> Result<Self> {
+        let mut k = [0u8; 32];
+        getrandom::getrandom(&mut k).map_err(|_| Error::Rng)?;
+        Ok(BuyerSecretKey(k))
+    }
+
+    /// Wraps known secret bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        BuyerSecretKey(bytes)
+    }
+
+    /// The raw secret (for key files and a dispute).
+    pub fn expose_secret(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> BuyerPublicKey {
+        BuyerPublicKey(PublicKey::from(&StaticSecret::from(self.0)).to_bytes())
+    }
+}
+
+impl KeyOpener for BuyerSecretKey {
+    fn open(&self, envelope: &SealedEnvelope, ctx: &EnvelopeContext) -> Result<DataKey> {
+        open_envelope(envelope, &self.0, ctx)
+    }
+}

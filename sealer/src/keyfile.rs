@@ -1,0 +1,98 @@
+//! Secret key files: one line `<label>:<64 hex digits>`, written 0600, and refused
+//! when group or others may read them.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::envelope::BuyerSecretKey;
+use crate::{DataKey, Error, Result};
+
+/// Label of a data key (DEK) file.
+pub const DATA_KEY_LABEL: &str = "datamarket-data-key-v1";
+/// Label of a buyer X25519 secret key file.
+pub const BUYER_SECRET_LABEL: &str = "datamarket-buyer-secret-key-v1";
+
+/// Writes a new secret file with mode 0600. Refuses to overwrite an existing file.
+fn write_secret(path: &Path, label: &str, secret: &[u8; 32]) -> Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(path)?;
+    let line = Zeroizing::new(format!("{label}:{}\n", hex::encode(secret)));
+    file.write_all(line.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Reads a secret file after checking its permissions.
+fn read_secret(path: &Path, label: &str) -> Result<Zeroizing<[u8; 32]>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::InsecureKeyFile {
+                path: path.to_owned(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => Error::KeyFile {
+            path: path.to_owned(),
+            reason: "not a text key file",
+        },
+        _ => Error::Io(e),
+    })?);
+    let bad = |reason| Error::KeyFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let line = text.trim();
+    let hex_part = line
+        .strip_prefix(label)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .ok_or_else(|| bad("wrong kind of key file (bad label)"))?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(hex_part, &mut key[..]).map_err(|_| bad("key is not 64 hex digits"))?;
+    Ok(key)
+}
+
+/// Writes a data key file (0600; never overwrites).
+///
+/// # Errors
+/// [`Error::Io`], also when the file exists.
+pub fn write_data_key(path: &Path, dek: &DataKey) -> Result<()> {
+    write_secret(path, DATA_KEY_LABEL, dek.expose_secret())
+}
+
+/// Reads a data key file.
+///
+/// # Errors
+/// [`Error::InsecureKeyFile`], [`Error::KeyFile`], [`Error::Io`].
+pub fn read_data_key(path: &Path) -> Result<DataKey> {
+    read_secret(path, DATA_KEY_LABEL).map(|k| DataKey::from_bytes(*k))
+}
+
+/// Writes a buyer secret key file (0600; never overwrites).
+///
+/// # Errors
+/// [`Error::Io`], also when the file exists.
+pub fn write_buyer_secret(path: &Path, key: &BuyerSecretKey) -> Result<()> {
+    write_secret(path, BUYER_SECRET_LABEL, key.expose_secret())
+}
+
+/// Reads a buyer secret key file.
+///
+/// # Errors
+/// [`Error::InsecureKeyFile`], [`Error::KeyFile`], [`Error::Io`].
+pub fn read_buyer_secret(path: &Path) -> Result<BuyerSecretKey> {
+    read_secret(path, BUYER_SECRET_LABEL).map(|k| BuyerSecretKey::from_bytes(*k))
+}
