@@ -1,0 +1,396 @@
+//! The real pallet-contracts runtime, in process (ink_sandbox, through drink 0.18), with
+//! typed calls to the contract bundles that `scripts/build-contracts` produces.
+//!
+//! Calls are SCALE-encoded with the same Rust types the contracts use (`market-types`)
+//! and the selectors read from each bundle's metadata, so a test reads like the client
+//! code will: `chain.call::<Result<OfferId>>(&market, "create_offer", &offer, bond, owner)`.
+//! Balances are real: the runtime's `pallet_balances` moves every native token.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+
+use drink::{
+    minimal::{MinimalSandbox, RuntimeEvent},
+    pallet_contracts::{self, Determinism},
+    sandbox_api::prelude::*,
+    AccountId32, Sandbox, Weight,
+};
+use scale::{Decode, Encode};
+
+pub use market_types;
+
+/// Every native balance in this runtime.
+pub type Balance = u128;
+
+/// What can go wrong loading a bundle or calling a contract.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The bundle file is missing: the contracts have not been built.
+    #[error("contract bundle {path} not found; run scripts/build-contracts first")]
+    BundleMissing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The bundle is not a cargo-contract bundle.
+    #[error("contract bundle {path} is malformed: {reason}")]
+    BundleMalformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The bundle has no message or constructor of that name.
+    #[error("contract {contract} has no message or constructor named {name}")]
+    UnknownMessage {
+        /// Contract name.
+        contract: String,
+        /// The missing label.
+        name: String,
+    },
+    /// The runtime refused the call (trap, out of gas, not enough funds, ...).
+    #[error("the runtime refused {name}: {error}")]
+    Dispatch {
+        /// Message or constructor.
+        name: String,
+        /// The runtime's error, printed.
+        error: String,
+    },
+    /// The contract's output did not decode as the type asked for.
+    #[error("cannot decode the output of {name}: {error}")]
+    Decode {
+        /// Message or constructor.
+        name: String,
+        /// The codec error.
+        error: scale::Error,
+    },
+}
+
+/// A compiled contract: its wasm code and its selectors (from `<name>.contract`).
+#[derive(Clone)]
+pub struct Bundle {
+    /// The contract's name.
+    pub name: String,
+    /// The optimized wasm code.
+    pub wasm: Vec<u8>,
+    selectors: HashMap<String, [u8; 4]>,
+}
+
+impl Bundle {
+    /// Loads the bundle that `scripts/build-contracts` built (see [`bundle_path`]).
+    pub fn load(name: &str) -> Result<Self, HarnessError> {
+        Self::load_from(&bundle_path(name))
+    }
+
+    /// Loads a `.contract` bundle file.
+    pub fn load_from(path: &Path) -> Result<Self, HarnessError> {
+        let malformed = |reason: &str| HarnessError::BundleMalformed {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let text = std::fs::read_to_string(path).map_err(|_| HarnessError::BundleMissing {
+            path: path.to_owned(),
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| malformed(&e.to_string()))?;
+        let name = json["contract"]["name"]
+            .as_str()
+            .ok_or_else(|| malformed("no contract.name"))?
+            .to_owned();
+        let wasm_hex = json["source"]["wasm"]
+            .as_str()
+            .ok_or_else(|| malformed("no source.wasm"))?;
+        let wasm = decode_hex(wasm_hex.trim_start_matches("0x"))
+            .ok_or_else(|| malformed("source.wasm is not hex"))?;
+        let mut selectors = HashMap::new();
+        for kind in ["constructors", "messages"] {
+            let entries = json["spec"][kind]
+                .as_array()
+                .ok_or_else(|| malformed("no spec"))?;
+            for entry in entries {
+                let label = entry["label"].as_str().ok_or_else(|| malformed("label"))?;
+                let selector = entry["selector"]
+                    .as_str()
+                    .and_then(|s| decode_hex(s.trim_start_matches("0x")))
+                    .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+                    .ok_or_else(|| malformed("selector"))?;
+                selectors.insert(label.to_owned(), selector);
+            }
+        }
+        Ok(Self {
+            name,
+            wasm,
+            selectors,
+        })
+    }
+
+    /// The selector of a message or constructor (`"PSP22::transfer"` for trait messages).
+    pub fn selector(&self, label: &str) -> Result<[u8; 4], HarnessError> {
+        self.selectors
+            .get(label)
+            .copied()
+            .ok_or_else(|| HarnessError::UnknownMessage {
+                contract: self.name.clone(),
+                name: label.to_owned(),
+            })
+    }
+}
+
+/// Where `scripts/build-contracts` leaves the bundle of contract `name`:
+/// `$DATAMARKET_CONTRACTS_TARGET/ink/<name>/<name>.contract`, by default under
+/// `$HOME/.cache/datamarket/target-contracts` (see `scripts/common.sh`).
+pub fn bundle_path(name: &str) -> PathBuf {
+    let target = std::env::var_os("DATAMARKET_CONTRACTS_TARGET")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            Path::new(&home).join(".cache/datamarket/target-contracts")
+        });
+    target.join("ink").join(name).join(format!("{name}.contract"))
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// A deployed contract.
+#[derive(Clone)]
+pub struct Contract {
+    /// Its account.
+    pub address: AccountId32,
+    bundle: Bundle,
+}
+
+impl Contract {
+    /// Its account as the contracts see it.
+    pub fn account_id(&self) -> ink::primitives::AccountId {
+        to_ink(&self.address)
+    }
+}
+
+/// One `ContractEmitted` event: the emitting contract, the topics, the SCALE data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmittedEvent {
+    /// The contract that emitted it.
+    pub contract: AccountId32,
+    /// Its topics; for ink! 5 events the first is the signature topic.
+    pub topics: Vec<[u8; 32]>,
+    /// The SCALE-encoded event fields.
+    pub data: Vec<u8>,
+}
+
+/// The result of a call that the runtime executed.
+#[derive(Debug)]
+pub struct Outcome<R> {
+    /// The decoded return value of the message.
+    pub value: R,
+    /// True if the contract reverted (its changes were rolled back).
+    pub reverted: bool,
+    /// ref_time and proof_size used.
+    pub gas_consumed: Weight,
+    /// The events the call emitted (none when it reverted).
+    pub events: Vec<EmittedEvent>,
+}
+
+/// The runtime: pallet-contracts with real balances, blocks and events.
+pub struct LocalChain {
+    sandbox: MinimalSandbox,
+    gas_limit: Weight,
+}
+
+impl Default for LocalChain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Native tokens minted to every account that `account` names.
+pub const ENDOWMENT: Balance = 1_000_000_000_000_000;
+
+impl LocalChain {
+    /// A fresh chain at block 1.
+    pub fn new() -> Self {
+        Self {
+            sandbox: MinimalSandbox::default(),
+            gas_limit: MinimalSandbox::default_gas_limit(),
+        }
+    }
+
+    /// A deterministic account named `name`, funded with [`ENDOWMENT`] on first use.
+    pub fn account(&mut self, name: &str) -> AccountId32 {
+        let mut bytes = [0u8; 32];
+        let name = name.as_bytes();
+        let len = name.len().min(31);
+        bytes[..len].copy_from_slice(&name[..len]);
+        bytes[31] = 0xAC;
+        let account = AccountId32::new(bytes);
+        if self.free_balance(&account) == 0 {
+            self.sandbox
+                .mint_into(&account, ENDOWMENT)
+                .expect("minting into a fresh account cannot fail");
+        }
+        account
+    }
+
+    /// The account's free native balance.
+    pub fn free_balance(&mut self, account: &AccountId32) -> Balance {
+        self.sandbox.free_balance(account)
+    }
+
+    /// The current block number.
+    pub fn block_number(&mut self) -> u32 {
+        self.sandbox.block_number()
+    }
+
+    /// Finalizes the current block and starts the next.
+    pub fn build_blocks(&mut self, n: u32) -> u32 {
+        self.sandbox.build_blocks(n)
+    }
+
+    /// Uploads and instantiates `bundle` with `constructor(args)`, sending `value`.
+    /// The constructor's return type `R` is `()` or `Result<(), E>` for a fallible one.
+    pub fn deploy<A: Encode, R: Decode>(
+        &mut self,
+        bundle: &Bundle,
+        constructor: &str,
+        args: &A,
+        value: Balance,
+        origin: &AccountId32,
+        salt: &[u8],
+    ) -> Result<(Contract, R), HarnessError> {
+        let mut data = bundle.selector(constructor)?.to_vec();
+        args.encode_to(&mut data);
+        let result = self.sandbox.deploy_contract(
+            bundle.wasm.clone(),
+            value,
+            data,
+            salt.to_vec(),
+            origin.clone(),
+            self.gas_limit,
+            None,
+        );
+        let dispatch = |error: String| HarnessError::Dispatch {
+            name: constructor.to_owned(),
+            error,
+        };
+        let ok = result.result.map_err(|e| dispatch(format!("{e:?}")))?;
+        let value = decode_message_result::<R>(constructor, &ok.result.data)?;
+        if ok.result.did_revert() {
+            return Err(dispatch(format!("constructor reverted: {:?}", ok.result.data)));
+        }
+        Ok((
+            Contract {
+                address: ok.account_id,
+                bundle: bundle.clone(),
+            },
+            value,
+        ))
+    }
+
+    /// Calls `message(args)` on `contract` as `origin`, sending `value`, and commits the
+    /// result (a revert rolls back the contract's changes, as on chain). `R` is the
+    /// message's return type, e.g. `market_types::Result<u64>`.
+    pub fn call<R: Decode>(
+        &mut self,
+        contract: &Contract,
+        message: &str,
+        args: &impl Encode,
+        value: Balance,
+        origin: &AccountId32,
+    ) -> Result<Outcome<R>, HarnessError> {
+        let mut data = contract.bundle.selector(message)?.to_vec();
+        args.encode_to(&mut data);
+        let events_before = self.sandbox.events().len();
+        let result = self.sandbox.call_contract(
+            contract.address.clone(),
+            value,
+            data,
+            origin.clone(),
+            self.gas_limit,
+            None,
+            Determinism::Enforced,
+        );
+        let ok = result.result.map_err(|e| HarnessError::Dispatch {
+            name: message.to_owned(),
+            error: format!("{e:?}"),
+        })?;
+        let value = decode_message_result::<R>(message, &ok.data)?;
+        let events = self.sandbox.events()[events_before..]
+            .iter()
+            .filter_map(|record| match &record.event {
+                RuntimeEvent::Contracts(pallet_contracts::Event::ContractEmitted {
+                    contract,
+                    data,
+                }) => Some(EmittedEvent {
+                    contract: contract.clone(),
+                    topics: record.topics.iter().map(|t| t.0).collect(),
+                    data: data.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        Ok(Outcome {
+            value,
+            reverted: ok.did_revert(),
+            gas_consumed: result.gas_consumed,
+            events,
+        })
+    }
+
+    /// Like [`Self::call`] but changes nothing: a query or a dry run.
+    pub fn query<R: Decode>(
+        &mut self,
+        contract: &Contract,
+        message: &str,
+        args: &impl Encode,
+        origin: &AccountId32,
+    ) -> Result<R, HarnessError> {
+        let snapshot = self.sandbox.take_snapshot();
+        let outcome = self.call::<R>(contract, message, args, 0, origin);
+        self.sandbox.restore_snapshot(snapshot);
+        outcome.map(|o| o.value)
+    }
+
+    /// Uploads code without instantiating it; returns its code hash (for upgrades).
+    pub fn upload(&mut self, bundle: &Bundle, origin: &AccountId32) -> Result<[u8; 32], HarnessError> {
+        let result = self.sandbox.upload_contract(
+            bundle.wasm.clone(),
+            origin.clone(),
+            None,
+            Determinism::Enforced,
+        );
+        result
+            .map(|r| r.code_hash.0)
+            .map_err(|e| HarnessError::Dispatch {
+                name: "upload".into(),
+                error: format!("{e:?}"),
+            })
+    }
+}
+
+/// ink! wraps every message's output in `Result<_, LangError>`.
+fn decode_message_result<R: Decode>(name: &str, mut data: &[u8]) -> Result<R, HarnessError> {
+    let decoded = <Result<R, ink::LangError>>::decode(&mut data).map_err(|error| {
+        HarnessError::Decode {
+            name: name.to_owned(),
+            error,
+        }
+    })?;
+    decoded.map_err(|e| HarnessError::Dispatch {
+        name: name.to_owned(),
+        error: format!("{e:?}"),
+    })
+}
+
+/// The same 32 bytes as the contracts' account type.
+pub fn to_ink(account: &AccountId32) -> ink::primitives::AccountId {
+    let bytes: [u8; 32] = *account.as_ref();
+    ink::primitives::AccountId::from(bytes)
+}

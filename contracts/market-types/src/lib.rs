@@ -1,0 +1,815 @@
+//! Types and events shared by the marketplace contract and everything off-chain that
+//! reads it (the chain client, the indexer, the CLI).
+//!
+//! The contract compiles this crate `no_std`; decoders use it with `std`. Keeping the
+//! events here means an event emitted by the contract and the struct a decoder reads
+//! are the same Rust type, so they cannot drift apart.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+// cargo-contract lints with `-D clippy::cast_possible_truncation`, which fires inside the
+// SCALE derive's code for enums (discriminant casts), not on anything written here.
+#![allow(clippy::cast_possible_truncation)]
+
+extern crate alloc;
+
+use alloc::{string::String, vec::Vec};
+use ink::primitives::AccountId;
+
+/// Identifies an offer. Offer ids count up from 1 and are never reused.
+pub type OfferId = u64;
+/// Identifies a purchase. Purchase ids count up from 1 and are never reused.
+pub type PurchaseId = u64;
+/// Amounts of the native token and of PSP22 tokens.
+pub type Balance = u128;
+/// Block numbers: every deadline and window counts blocks (DESIGN §4).
+pub type BlockNumber = u32;
+/// A SHA-256 digest.
+pub type Hash32 = [u8; 32];
+/// An X25519 public key (the buyer's per-purchase key).
+pub type X25519PublicKey = [u8; 32];
+
+/// Basis points in a whole: a revenue split sums to this.
+pub const BPS_DENOMINATOR: u16 = 10_000;
+/// The marketplace fee can never be set above this (10%).
+pub const MAX_FEE_BPS: u16 = 1_000;
+/// At most this many payees share an offer's revenue (a data union).
+pub const MAX_PAYEES: usize = 16;
+/// Length of the sealed key envelope (DESIGN §3).
+pub const ENVELOPE_LEN: usize = 80;
+/// Length of the ciphertext header of format v1 (DESIGN §3).
+pub const HEADER_LEN: usize = 26;
+/// Magic bytes that open every ciphertext header.
+pub const HEADER_MAGIC: [u8; 6] = *b"DMSEAL";
+/// The ciphertext format version this contract accepts.
+pub const FORMAT_VERSION: u8 = 1;
+/// Smallest chunk size the format allows.
+pub const MIN_CHUNK_SIZE: u32 = 4 * 1024;
+/// Largest chunk size: one chunk and its proof must fit in a single dispute call.
+pub const MAX_CHUNK_SIZE: u32 = 256 * 1024;
+/// Longest and shortest deadline or window the admin may set, in blocks.
+pub const MAX_PERIOD_BLOCKS: BlockNumber = 5_256_000; // about a year of 6 s blocks
+
+/// Bounds on offer metadata, so that every offer fits one storage cell and one call.
+pub mod limits {
+    /// Longest title, in bytes of UTF-8.
+    pub const TITLE: usize = 128;
+    /// Longest description, in bytes of UTF-8.
+    pub const DESCRIPTION: usize = 2_048;
+    /// Most tags on an offer.
+    pub const TAGS: usize = 16;
+    /// Longest tag, in bytes of UTF-8.
+    pub const TAG: usize = 32;
+    /// Longest schema description, in bytes of UTF-8.
+    pub const SCHEMA: usize = 512;
+    /// Longest ciphertext URI, in bytes of UTF-8.
+    pub const URI: usize = 512;
+}
+
+/// The 80-byte sealed key envelope: an ephemeral X25519 public key and the DEK
+/// encrypted to the buyer (DESIGN §3).
+pub type Envelope = [u8; ENVELOPE_LEN];
+/// The 26-byte ciphertext header of format v1.
+pub type CiphertextHeader = [u8; HEADER_LEN];
+
+/// What a purchase is paid in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum Asset {
+    /// The chain's native token, sent with the call.
+    Native,
+    /// A PSP22 token contract; the buyer approves the marketplace first.
+    Psp22(AccountId),
+}
+
+/// Whether an offer can be bought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum OfferStatus {
+    /// Open for purchases.
+    Active,
+    /// Temporarily closed by its owner; can be reactivated.
+    Paused,
+    /// Closed for good. The bond is released once no purchase is open.
+    Delisted,
+}
+
+/// Where a purchase stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum PurchaseStatus {
+    /// Paid and waiting for the owner's key delivery.
+    Pending,
+    /// The envelope is on chain; the dispute window runs.
+    Delivered,
+    /// The window passed; the payment was credited to the payees and the fee.
+    Settled,
+    /// Nothing was delivered by the deadline; the payment was credited back to the buyer.
+    Refunded,
+    /// The buyer disputed the delivery (reserved for the dispute feature).
+    Disputed,
+    /// A dispute was decided (reserved for the dispute feature).
+    Resolved,
+}
+
+impl PurchaseStatus {
+    /// Open purchases still hold escrow and keep the offer's bond locked.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::Delivered | Self::Disputed)
+    }
+}
+
+/// One share of an offer's revenue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Payee {
+    /// Who is credited.
+    pub account: AccountId,
+    /// The share in basis points; all shares of an offer sum to 10 000.
+    pub bps: u16,
+}
+
+/// What a buyer sees before buying; bounded by [`limits`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct OfferMetadata {
+    /// A short title; must not be empty.
+    pub title: String,
+    /// A longer description.
+    pub description: String,
+    /// Search tags.
+    pub tags: Vec<String>,
+    /// What the rows or records look like (free text or a schema URL).
+    pub schema: String,
+    /// Plaintext size in bytes, as the owner declares it.
+    pub size: u64,
+}
+
+/// Everything the owner supplies to list a dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub struct NewOffer {
+    /// Commitment to the ciphertext: SHA-256(0x02 ‖ header ‖ Merkle root of the chunks).
+    pub content_root: Hash32,
+    /// The ciphertext's 26-byte header (format v1).
+    pub header: CiphertextHeader,
+    /// SHA-256("datamarket/key-commitment/v1" ‖ DEK).
+    pub key_commitment: Hash32,
+    /// Price per purchase; must be above zero.
+    pub price: Balance,
+    /// What the price is paid in.
+    pub asset: Asset,
+    /// Where the ciphertext can be downloaded.
+    pub uri: String,
+    /// Title, description, tags, schema, size.
+    pub metadata: OfferMetadata,
+    /// Revenue split, 1..=16 payees summing to 10 000 basis points.
+    pub payees: Vec<Payee>,
+    /// Stop selling after this many purchases, if set.
+    pub max_purchases: Option<u32>,
+}
+
+/// An offer as stored (its metadata and URI are stored apart, see [`OfferMetadata`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Offer {
+    /// Who listed the offer, delivers keys and holds the bond.
+    pub owner: AccountId,
+    /// See [`NewOffer::content_root`].
+    pub content_root: Hash32,
+    /// See [`NewOffer::header`].
+    pub header: CiphertextHeader,
+    /// See [`NewOffer::key_commitment`].
+    pub key_commitment: Hash32,
+    /// Current price; a purchase keeps the price it paid.
+    pub price: Balance,
+    /// What the price is paid in.
+    pub asset: Asset,
+    /// Revenue split.
+    pub payees: Vec<Payee>,
+    /// Active, paused or delisted.
+    pub status: OfferStatus,
+    /// Native bond locked by the owner while the offer lives.
+    pub bond: Balance,
+    /// Purchase cap, if any.
+    pub max_purchases: Option<u32>,
+    /// Purchases made so far.
+    pub purchases: u32,
+    /// Purchases not yet settled or refunded (they keep the bond locked).
+    pub open_purchases: u32,
+    /// Block of creation.
+    pub created_at: BlockNumber,
+}
+
+/// A purchase as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Purchase {
+    /// The offer bought.
+    pub offer_id: OfferId,
+    /// Who paid.
+    pub buyer: AccountId,
+    /// The buyer's X25519 public key for this purchase only.
+    pub buyer_pk: X25519PublicKey,
+    /// The price paid (the offer's price at purchase time), held in escrow.
+    pub amount: Balance,
+    /// What it was paid in.
+    pub asset: Asset,
+    /// The marketplace fee in force at purchase time, in basis points.
+    pub fee_bps: u16,
+    /// Block of the purchase.
+    pub created_at: BlockNumber,
+    /// Last block in which the owner may deliver.
+    pub delivery_deadline: BlockNumber,
+    /// The sealed key, once delivered.
+    pub envelope: Option<Envelope>,
+    /// Block of delivery.
+    pub delivered_at: Option<BlockNumber>,
+    /// Last block of the dispute window; settlement is possible after it.
+    pub dispute_deadline: Option<BlockNumber>,
+    /// Where the purchase stands.
+    pub status: PurchaseStatus,
+}
+
+/// A dispute record (reserved now so that the storage layout stays upgrade-compatible
+/// when the dispute feature lands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Dispute {
+    /// Who disputed.
+    pub buyer: AccountId,
+    /// The dispute bond the buyer locked.
+    pub bond: Balance,
+    /// Block of the dispute.
+    pub opened_at: BlockNumber,
+    /// `Some(true)` if the buyer won.
+    pub buyer_won: Option<bool>,
+}
+
+/// The marketplace's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Config {
+    /// Who may change these settings.
+    pub admin: AccountId,
+    /// Fee on each settled purchase, in basis points, at most [`MAX_FEE_BPS`].
+    pub fee_bps: u16,
+    /// Who is credited the fee.
+    pub fee_recipient: AccountId,
+    /// Blocks a owner has to deliver after a purchase.
+    pub delivery_period: BlockNumber,
+    /// Blocks a buyer has to dispute after a delivery.
+    pub dispute_window: BlockNumber,
+    /// Smallest bond an owner must lock per offer (native token).
+    pub min_bond: Balance,
+    /// Bond a buyer locks to dispute (reserved for the dispute feature).
+    pub dispute_bond: Balance,
+    /// While true every state-changing message except the admin's is refused.
+    pub paused: bool,
+}
+
+/// What the contract owes, per asset: the contract's holdings of that asset equal
+/// `escrow + bonds + credited` (bonds are native only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Liabilities {
+    /// Payments of open purchases.
+    pub escrow: Balance,
+    /// Owners' bonds (and, later, dispute bonds).
+    pub bonds: Balance,
+    /// Credited to accounts and not yet withdrawn.
+    pub credited: Balance,
+}
+
+impl Liabilities {
+    /// The sum, or `None` on overflow.
+    pub fn total(&self) -> Option<Balance> {
+        self.escrow.checked_add(self.bonds)?.checked_add(self.credited)
+    }
+}
+
+/// Why a marketplace message refused to act. Nothing changes when one is returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+pub enum Error {
+    /// The caller is not the admin.
+    NotAdmin,
+    /// The marketplace is paused.
+    MarketPaused,
+    /// The fee is above [`MAX_FEE_BPS`].
+    FeeTooHigh,
+    /// A deadline or window is zero or above [`MAX_PERIOD_BLOCKS`].
+    InvalidPeriod,
+    /// No offer has this id.
+    OfferNotFound,
+    /// No purchase has this id.
+    PurchaseNotFound,
+    /// Only the offer's owner may do this.
+    NotOfferOwner,
+    /// The offer is paused.
+    OfferPaused,
+    /// The offer is delisted.
+    OfferDelisted,
+    /// The offer reached its purchase cap.
+    SoldOut,
+    /// Prices must be above zero.
+    ZeroPrice,
+    /// The transferred value is not what the call requires (the exact price, the bond,
+    /// or nothing).
+    WrongPayment,
+    /// The transferred bond is below the minimum.
+    BondTooLow,
+    /// The ciphertext header is not a valid format v1 header.
+    InvalidHeader,
+    /// The header's chunk size is above [`MAX_CHUNK_SIZE`], so chunks could not be disputed.
+    ChunkSizeTooLarge,
+    /// The title is empty.
+    EmptyTitle,
+    /// The title is longer than [`limits::TITLE`].
+    TitleTooLong,
+    /// The description is longer than [`limits::DESCRIPTION`].
+    DescriptionTooLong,
+    /// More than [`limits::TAGS`] tags.
+    TooManyTags,
+    /// A tag is empty or longer than [`limits::TAG`].
+    InvalidTag,
+    /// The schema is longer than [`limits::SCHEMA`].
+    SchemaTooLong,
+    /// The URI is empty or longer than [`limits::URI`].
+    InvalidUri,
+    /// The split has no payee.
+    NoPayees,
+    /// The split has more than [`MAX_PAYEES`] payees.
+    TooManyPayees,
+    /// The same account appears twice in the split.
+    DuplicatePayee,
+    /// A payee's share is zero.
+    ZeroShare,
+    /// The shares do not sum to 10 000 basis points.
+    SplitNotTotal,
+    /// The purchase cap is zero.
+    InvalidMaxPurchases,
+    /// The PSP22 asset is not a contract.
+    NotAContract,
+    /// The buyer's X25519 key is all zeros.
+    InvalidBuyerKey,
+    /// The purchase is not waiting for delivery (delivered twice, refunded, ...).
+    NotPending,
+    /// The delivery deadline has passed.
+    DeliveryDeadlinePassed,
+    /// The delivery deadline has not passed yet, so no refund.
+    DeliveryDeadlineNotReached,
+    /// The purchase is not in the delivered state.
+    NotDelivered,
+    /// The dispute window is still open.
+    DisputeWindowOpen,
+    /// The offer cannot move to that status (for example out of delisted).
+    InvalidStatusChange,
+    /// Nothing is credited to the caller in that asset.
+    NothingToWithdraw,
+    /// The native transfer failed.
+    TransferFailed,
+    /// The PSP22 token refused the transfer (allowance or balance too low).
+    TokenTransferFailed,
+    /// An amount would overflow.
+    Overflow,
+    /// The code hash could not be set (unknown code).
+    UpgradeFailed,
+}
+
+/// The marketplace's result type.
+pub type Result<T> = core::result::Result<T, Error>;
+
+/// Every event the marketplace emits. Ids and accounts are topics so that the indexer
+/// and apps can filter on them.
+pub mod events {
+    use super::*;
+
+    /// An offer was listed.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct OfferCreated {
+        /// The new offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// Its owner.
+        #[ink(topic)]
+        pub owner: AccountId,
+        /// See [`NewOffer`].
+        pub content_root: Hash32,
+        /// See [`NewOffer`].
+        pub header: CiphertextHeader,
+        /// See [`NewOffer`].
+        pub key_commitment: Hash32,
+        /// See [`NewOffer`].
+        pub price: Balance,
+        /// See [`NewOffer`].
+        pub asset: Asset,
+        /// See [`NewOffer`].
+        pub uri: String,
+        /// See [`NewOffer`].
+        pub metadata: OfferMetadata,
+        /// See [`NewOffer`].
+        pub payees: Vec<Payee>,
+        /// The bond locked.
+        pub bond: Balance,
+        /// See [`NewOffer`].
+        pub max_purchases: Option<u32>,
+    }
+
+    /// An offer's price changed (purchases made before keep their price).
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct OfferPriceUpdated {
+        /// The offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// The new price.
+        pub price: Balance,
+    }
+
+    /// An offer's metadata or URI changed.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct OfferMetadataUpdated {
+        /// The offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// The new ciphertext URI.
+        pub uri: String,
+        /// The new metadata.
+        pub metadata: OfferMetadata,
+    }
+
+    /// An offer was paused, reactivated or delisted.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct OfferStatusChanged {
+        /// The offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// The new status.
+        pub status: OfferStatus,
+    }
+
+    /// An offer's bond was credited back to its owner (delisted, nothing open).
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct BondReleased {
+        /// The offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// Its owner, credited with the bond.
+        #[ink(topic)]
+        pub owner: AccountId,
+        /// The bond.
+        pub amount: Balance,
+    }
+
+    /// A buyer paid for an offer; the payment is in escrow.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PurchaseCreated {
+        /// The new purchase.
+        #[ink(topic)]
+        pub purchase_id: PurchaseId,
+        /// The offer bought.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// Who paid.
+        #[ink(topic)]
+        pub buyer: AccountId,
+        /// The buyer's per-purchase X25519 key, to seal the DEK to.
+        pub buyer_pk: X25519PublicKey,
+        /// The price paid.
+        pub amount: Balance,
+        /// What it was paid in.
+        pub asset: Asset,
+        /// The fee in force, in basis points.
+        pub fee_bps: u16,
+        /// Last block for delivery.
+        pub delivery_deadline: BlockNumber,
+    }
+
+    /// The owner delivered the sealed key.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KeyDelivered {
+        /// The purchase.
+        #[ink(topic)]
+        pub purchase_id: PurchaseId,
+        /// Its offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// The sealed DEK.
+        pub envelope: Envelope,
+        /// Last block of the dispute window.
+        pub dispute_deadline: BlockNumber,
+    }
+
+    /// A purchase was settled: the payment was credited to the payees and the fee.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PurchaseSettled {
+        /// The purchase.
+        #[ink(topic)]
+        pub purchase_id: PurchaseId,
+        /// Its offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// The asset credited.
+        pub asset: Asset,
+        /// The fee credited to the fee recipient.
+        pub fee: Balance,
+        /// Who was credited, and how much; with the fee it sums to the payment.
+        pub payouts: Vec<(AccountId, Balance)>,
+    }
+
+    /// A purchase was refunded: nothing was delivered by the deadline.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PurchaseRefunded {
+        /// The purchase.
+        #[ink(topic)]
+        pub purchase_id: PurchaseId,
+        /// Its offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// The buyer, credited with the payment.
+        #[ink(topic)]
+        pub buyer: AccountId,
+        /// The amount credited.
+        pub amount: Balance,
+        /// Its asset.
+        pub asset: Asset,
+    }
+
+    /// An account withdrew what was credited to it.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Withdrawn {
+        /// Who withdrew.
+        #[ink(topic)]
+        pub account: AccountId,
+        /// The asset.
+        pub asset: Asset,
+        /// The amount paid out.
+        pub amount: Balance,
+    }
+
+    /// The admin changed the settings (fee, recipient, periods, bonds).
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ConfigChanged {
+        /// The settings now in force.
+        pub config: Config,
+    }
+
+    /// The admin paused or unpaused the marketplace.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct MarketPauseChanged {
+        /// True when paused.
+        pub paused: bool,
+    }
+
+    /// The admin role moved to another account.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AdminTransferred {
+        /// The previous admin.
+        #[ink(topic)]
+        pub from: AccountId,
+        /// The new admin.
+        #[ink(topic)]
+        pub to: AccountId,
+    }
+
+    /// The contract's code was replaced.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CodeUpgraded {
+        /// The new code hash.
+        pub code_hash: Hash32,
+    }
+}
+
+/// Checks a ciphertext header: magic, format version, and a chunk size that is a power
+/// of two from 4 KiB to 256 KiB.
+pub fn check_header(header: &CiphertextHeader) -> Result<()> {
+    if header[..6] != HEADER_MAGIC || header[6] != FORMAT_VERSION {
+        return Err(Error::InvalidHeader);
+    }
+    let chunk_size = u32::from_be_bytes([header[7], header[8], header[9], header[10]]);
+    if chunk_size > MAX_CHUNK_SIZE {
+        return Err(Error::ChunkSizeTooLarge);
+    }
+    if chunk_size < MIN_CHUNK_SIZE || !chunk_size.is_power_of_two() {
+        return Err(Error::InvalidHeader);
+    }
+    Ok(())
+}
+
+/// Checks metadata and URI against [`limits`].
+pub fn check_metadata(uri: &str, metadata: &OfferMetadata) -> Result<()> {
+    if metadata.title.is_empty() {
+        return Err(Error::EmptyTitle);
+    }
+    if metadata.title.len() > limits::TITLE {
+        return Err(Error::TitleTooLong);
+    }
+    if metadata.description.len() > limits::DESCRIPTION {
+        return Err(Error::DescriptionTooLong);
+    }
+    if metadata.tags.len() > limits::TAGS {
+        return Err(Error::TooManyTags);
+    }
+    if metadata
+        .tags
+        .iter()
+        .any(|tag| tag.is_empty() || tag.len() > limits::TAG)
+    {
+        return Err(Error::InvalidTag);
+    }
+    if metadata.schema.len() > limits::SCHEMA {
+        return Err(Error::SchemaTooLong);
+    }
+    if uri.is_empty() || uri.len() > limits::URI {
+        return Err(Error::InvalidUri);
+    }
+    Ok(())
+}
+
+/// Checks a revenue split: 1..=16 distinct payees, no zero share, summing to 10 000.
+pub fn check_split(payees: &[Payee]) -> Result<()> {
+    if payees.is_empty() {
+        return Err(Error::NoPayees);
+    }
+    if payees.len() > MAX_PAYEES {
+        return Err(Error::TooManyPayees);
+    }
+    let mut total: u32 = 0;
+    for (i, payee) in payees.iter().enumerate() {
+        if payee.bps == 0 {
+            return Err(Error::ZeroShare);
+        }
+        if payees[..i].iter().any(|p| p.account == payee.account) {
+            return Err(Error::DuplicatePayee);
+        }
+        total = total.checked_add(u32::from(payee.bps)).ok_or(Error::Overflow)?;
+    }
+    if total != u32::from(BPS_DENOMINATOR) {
+        return Err(Error::SplitNotTotal);
+    }
+    Ok(())
+}
+
+/// Splits a settled payment: the fee first (rounded down), then each payee's share of
+/// the rest (rounded down), with the rounding dust to the first payee. The credits and
+/// the fee always sum to `amount` exactly.
+pub fn split_payment(
+    amount: Balance,
+    fee_bps: u16,
+    payees: &[Payee],
+) -> Result<(Balance, Vec<(AccountId, Balance)>)> {
+    let fee = mul_bps(amount, fee_bps)?;
+    let rest = amount.checked_sub(fee).ok_or(Error::Overflow)?;
+    let mut payouts = Vec::with_capacity(payees.len());
+    let mut paid: Balance = 0;
+    for payee in payees {
+        let share = mul_bps(rest, payee.bps)?;
+        paid = paid.checked_add(share).ok_or(Error::Overflow)?;
+        payouts.push((payee.account, share));
+    }
+    let dust = rest.checked_sub(paid).ok_or(Error::Overflow)?;
+    if let Some(first) = payouts.first_mut() {
+        first.1 = first.1.checked_add(dust).ok_or(Error::Overflow)?;
+    }
+    Ok((fee, payouts))
+}
+
+/// `amount * bps / 10 000`, rounded down, without intermediate overflow for any u128.
+fn mul_bps(amount: Balance, bps: u16) -> Result<Balance> {
+    let denominator = Balance::from(BPS_DENOMINATOR);
+    let bps = Balance::from(bps);
+    // amount = q * d + r, so amount * bps / d = q * bps + r * bps / d; neither term overflows
+    // for bps <= d.
+    let whole = amount
+        .checked_div(denominator)
+        .and_then(|q| q.checked_mul(bps))
+        .ok_or(Error::Overflow)?;
+    let part = amount
+        .checked_rem(denominator)
+        .and_then(|r| r.checked_mul(bps))
+        .and_then(|x| x.checked_div(denominator))
+        .ok_or(Error::Overflow)?;
+    whole.checked_add(part).ok_or(Error::Overflow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payee(byte: u8, bps: u16) -> Payee {
+        Payee {
+            account: AccountId::from([byte; 32]),
+            bps,
+        }
+    }
+
+    fn header(chunk_size: u32) -> CiphertextHeader {
+        let mut h = [0u8; HEADER_LEN];
+        h[..6].copy_from_slice(&HEADER_MAGIC);
+        h[6] = FORMAT_VERSION;
+        h[7..11].copy_from_slice(&chunk_size.to_be_bytes());
+        h
+    }
+
+    #[test]
+    fn split_sums_to_amount_with_dust_to_first_payee() {
+        let payees = [payee(1, 3_333), payee(2, 3_333), payee(3, 3_334)];
+        let (fee, payouts) = split_payment(1_000_001, 250, &payees).unwrap();
+        assert_eq!(fee, 25_000);
+        let rest = 1_000_001 - 25_000;
+        assert_eq!(payouts[1].1, rest * 3_333 / 10_000);
+        assert_eq!(payouts[2].1, rest * 3_334 / 10_000);
+        let total: u128 = payouts.iter().map(|p| p.1).sum::<u128>() + fee;
+        assert_eq!(total, 1_000_001);
+        assert_eq!(payouts[0].1, rest - payouts[1].1 - payouts[2].1);
+    }
+
+    #[test]
+    fn split_of_max_amount_does_not_overflow() {
+        let payees = [payee(1, 1), payee(2, 9_999)];
+        let (fee, payouts) = split_payment(u128::MAX, MAX_FEE_BPS, &payees).unwrap();
+        let total = payouts
+            .iter()
+            .try_fold(fee, |acc, p| acc.checked_add(p.1))
+            .unwrap();
+        assert_eq!(total, u128::MAX);
+    }
+
+    #[test]
+    fn split_checks_each_rule() {
+        assert_eq!(check_split(&[]), Err(Error::NoPayees));
+        let many: Vec<_> = (0..17).map(|i| payee(i, 1)).collect();
+        assert_eq!(check_split(&many), Err(Error::TooManyPayees));
+        assert_eq!(check_split(&[payee(1, 0), payee(2, 10_000)]), Err(Error::ZeroShare));
+        assert_eq!(check_split(&[payee(1, 5_000), payee(1, 5_000)]), Err(Error::DuplicatePayee));
+        assert_eq!(check_split(&[payee(1, 5_000), payee(2, 4_999)]), Err(Error::SplitNotTotal));
+        assert_eq!(check_split(&[payee(1, u16::MAX), payee(2, u16::MAX)]), Err(Error::SplitNotTotal));
+        let sixteen: Vec<_> = (0..16).map(|i| payee(i, 625)).collect();
+        assert_eq!(check_split(&sixteen), Ok(()));
+    }
+
+    #[test]
+    fn header_rules() {
+        assert_eq!(check_header(&header(64 * 1024)), Ok(()));
+        assert_eq!(check_header(&header(4 * 1024)), Ok(()));
+        assert_eq!(check_header(&header(256 * 1024)), Ok(()));
+        assert_eq!(check_header(&header(512 * 1024)), Err(Error::ChunkSizeTooLarge));
+        assert_eq!(check_header(&header(2 * 1024)), Err(Error::InvalidHeader));
+        assert_eq!(check_header(&header(5 * 1024)), Err(Error::InvalidHeader));
+        let mut bad = header(64 * 1024);
+        bad[0] = b'X';
+        assert_eq!(check_header(&bad), Err(Error::InvalidHeader));
+        let mut v2 = header(64 * 1024);
+        v2[6] = 2;
+        assert_eq!(check_header(&v2), Err(Error::InvalidHeader));
+    }
+
+    #[test]
+    fn metadata_rules() {
+        let ok = OfferMetadata {
+            title: "t".into(),
+            ..Default::default()
+        };
+        assert_eq!(check_metadata("file://x", &ok), Ok(()));
+        assert_eq!(check_metadata("", &ok), Err(Error::InvalidUri));
+        let mut m = ok.clone();
+        m.title = String::new();
+        assert_eq!(check_metadata("u", &m), Err(Error::EmptyTitle));
+        m.title = "x".repeat(limits::TITLE + 1);
+        assert_eq!(check_metadata("u", &m), Err(Error::TitleTooLong));
+        let mut m = ok.clone();
+        m.description = "x".repeat(limits::DESCRIPTION + 1);
+        assert_eq!(check_metadata("u", &m), Err(Error::DescriptionTooLong));
+        let mut m = ok.clone();
+        m.tags = (0..=limits::TAGS).map(|i| i.to_string()).collect();
+        assert_eq!(check_metadata("u", &m), Err(Error::TooManyTags));
+        m.tags = vec!["x".repeat(limits::TAG + 1)];
+        assert_eq!(check_metadata("u", &m), Err(Error::InvalidTag));
+        let mut m = ok;
+        m.schema = "x".repeat(limits::SCHEMA + 1);
+        assert_eq!(check_metadata("u", &m), Err(Error::SchemaTooLong));
+    }
+}

@@ -1,0 +1,891 @@
+//! Datamarket's marketplace: owners list encrypted datasets, buyers pay into escrow and
+//! receive the data key sealed to their own per-purchase X25519 key, payments settle to
+//! a revenue split after a dispute window, and every account withdraws what it is owed.
+//!
+//! Rules (DESIGN §4): storage in `Mapping`s keyed by monotonic ids; every message returns
+//! `Result` and a returned `Err` reverts everything the call did; every state change emits
+//! one event (defined in `market-types`, so off-chain decoders share them); all
+//! arithmetic is checked; state is written before any transfer or cross-contract call;
+//! money moves out only through `withdraw` (pull payments).
+//!
+//! While the marketplace is paused every state-changing message except the admin's is
+//! refused, withdrawals included: a pause is for emergencies, when nothing should move.
+#![cfg_attr(not(feature = "std"), no_std, no_main)]
+#![deny(clippy::arithmetic_side_effects)]
+// ink!'s generated code for cross-contract trait calls uses `unsafe`; this crate writes none.
+#![allow(unsafe_code)]
+
+#[ink::contract]
+mod marketplace {
+    use ink::{
+        codegen::TraitCallBuilder, prelude::string::String, prelude::vec::Vec, storage::Mapping,
+    };
+    use market_types::{
+        check_header, check_metadata, check_split, events::*, split_payment, Asset, Config,
+        Dispute, Envelope, Error, Liabilities, NewOffer, Offer, OfferId, OfferMetadata,
+        OfferStatus, Purchase, PurchaseId, PurchaseStatus, Result, X25519PublicKey, MAX_FEE_BPS,
+        MAX_PERIOD_BLOCKS,
+    };
+    use psp22::PSP22;
+
+    /// Settings, counters and the mappings of offers, purchases and credits.
+    #[ink(storage)]
+    pub struct Marketplace {
+        config: Config,
+        /// The last offer id handed out (0: none yet).
+        last_offer_id: OfferId,
+        /// The last purchase id handed out (0: none yet).
+        last_purchase_id: PurchaseId,
+        offers: Mapping<OfferId, Offer>,
+        /// URI and metadata live apart from the offer so that buying and settling do not
+        /// read kilobytes of text.
+        offer_metadata: Mapping<OfferId, (String, OfferMetadata)>,
+        purchases: Mapping<PurchaseId, Purchase>,
+        /// What each account may withdraw, per asset.
+        credits: Mapping<(AccountId, Asset), Balance>,
+        /// What the contract owes, per asset (escrow, bonds, credits).
+        liabilities: Mapping<Asset, Liabilities>,
+        /// Reserved for the dispute feature (kept now so that an upgrade by
+        /// `set_code_hash` keeps the storage layout).
+        disputes: Mapping<PurchaseId, Dispute>,
+    }
+
+    impl Marketplace {
+        /// Creates the marketplace with the caller as admin.
+        ///
+        /// # Errors
+        /// `FeeTooHigh` above 10%, `InvalidPeriod` for a zero or over-long period.
+        #[ink(constructor)]
+        pub fn new(
+            fee_bps: u16,
+            fee_recipient: AccountId,
+            delivery_period: BlockNumber,
+            dispute_window: BlockNumber,
+            min_bond: Balance,
+        ) -> Result<Self> {
+            let config = Config {
+                admin: Self::env().caller(),
+                fee_bps,
+                fee_recipient,
+                delivery_period,
+                dispute_window,
+                min_bond,
+                dispute_bond: 0,
+                paused: false,
+            };
+            check_config(&config)?;
+            Ok(Self {
+                config,
+                last_offer_id: 0,
+                last_purchase_id: 0,
+                offers: Mapping::default(),
+                offer_metadata: Mapping::default(),
+                purchases: Mapping::default(),
+                credits: Mapping::default(),
+                liabilities: Mapping::default(),
+                disputes: Mapping::default(),
+            })
+        }
+
+        // ---- Offers -------------------------------------------------------------------
+
+        /// Lists a dataset. The transferred value is the owner's bond (native token), at
+        /// least the admin's minimum. Returns the new offer's id.
+        ///
+        /// # Errors
+        /// `MarketPaused`; `BondTooLow`; `ZeroPrice`; `InvalidHeader`/`ChunkSizeTooLarge`;
+        /// a metadata bound (`EmptyTitle`, `TitleTooLong`, ...); a split rule (`NoPayees`,
+        /// `TooManyPayees`, `DuplicatePayee`, `ZeroShare`, `SplitNotTotal`);
+        /// `InvalidMaxPurchases`; `NotAContract` for a PSP22 asset that is no contract.
+        #[ink(message, payable)]
+        pub fn create_offer(&mut self, offer: NewOffer) -> Result<OfferId> {
+            self.ensure_running()?;
+            let bond = self.env().transferred_value();
+            if bond < self.config.min_bond {
+                return Err(Error::BondTooLow);
+            }
+            if offer.price == 0 {
+                return Err(Error::ZeroPrice);
+            }
+            check_header(&offer.header)?;
+            check_metadata(&offer.uri, &offer.metadata)?;
+            check_split(&offer.payees)?;
+            if offer.max_purchases == Some(0) {
+                return Err(Error::InvalidMaxPurchases);
+            }
+            if let Asset::Psp22(token) = offer.asset {
+                if !self.env().is_contract(&token) {
+                    return Err(Error::NotAContract);
+                }
+            }
+            let offer_id = self.last_offer_id.checked_add(1).ok_or(Error::Overflow)?;
+            self.last_offer_id = offer_id;
+            self.change_liabilities(Asset::Native, |l| {
+                l.bonds = l.bonds.checked_add(bond)?;
+                Some(())
+            })?;
+            let owner = self.env().caller();
+            self.offers.insert(
+                offer_id,
+                &Offer {
+                    owner,
+                    content_root: offer.content_root,
+                    header: offer.header,
+                    key_commitment: offer.key_commitment,
+                    price: offer.price,
+                    asset: offer.asset,
+                    payees: offer.payees.clone(),
+                    status: OfferStatus::Active,
+                    bond,
+                    max_purchases: offer.max_purchases,
+                    purchases: 0,
+                    open_purchases: 0,
+                    created_at: self.env().block_number(),
+                },
+            );
+            self.offer_metadata
+                .insert(offer_id, &(offer.uri.clone(), offer.metadata.clone()));
+            self.env().emit_event(OfferCreated {
+                offer_id,
+                owner,
+                content_root: offer.content_root,
+                header: offer.header,
+                key_commitment: offer.key_commitment,
+                price: offer.price,
+                asset: offer.asset,
+                uri: offer.uri,
+                metadata: offer.metadata,
+                payees: offer.payees,
+                bond,
+                max_purchases: offer.max_purchases,
+            });
+            Ok(offer_id)
+        }
+
+        /// Changes the price of future purchases.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `OfferNotFound`, `NotOfferOwner`, `OfferDelisted`, `ZeroPrice`.
+        #[ink(message)]
+        pub fn update_price(&mut self, offer_id: OfferId, price: Balance) -> Result<()> {
+            self.ensure_running()?;
+            let mut offer = self.owned_offer(offer_id)?;
+            if offer.status == OfferStatus::Delisted {
+                return Err(Error::OfferDelisted);
+            }
+            if price == 0 {
+                return Err(Error::ZeroPrice);
+            }
+            offer.price = price;
+            self.offers.insert(offer_id, &offer);
+            self.env()
+                .emit_event(OfferPriceUpdated { offer_id, price });
+            Ok(())
+        }
+
+        /// Replaces the ciphertext URI and the metadata.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `OfferNotFound`, `NotOfferOwner`, `OfferDelisted`, or a
+        /// metadata bound.
+        #[ink(message)]
+        pub fn update_metadata(
+            &mut self,
+            offer_id: OfferId,
+            uri: String,
+            metadata: OfferMetadata,
+        ) -> Result<()> {
+            self.ensure_running()?;
+            let offer = self.owned_offer(offer_id)?;
+            if offer.status == OfferStatus::Delisted {
+                return Err(Error::OfferDelisted);
+            }
+            check_metadata(&uri, &metadata)?;
+            self.offer_metadata
+                .insert(offer_id, &(uri.clone(), metadata.clone()));
+            self.env().emit_event(OfferMetadataUpdated {
+                offer_id,
+                uri,
+                metadata,
+            });
+            Ok(())
+        }
+
+        /// Stops sales until `resume_offer`; open purchases go on.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `OfferNotFound`, `NotOfferOwner`, `InvalidStatusChange` unless
+        /// the offer is active.
+        #[ink(message)]
+        pub fn pause_offer(&mut self, offer_id: OfferId) -> Result<()> {
+            self.change_offer_status(offer_id, OfferStatus::Active, OfferStatus::Paused)
+        }
+
+        /// Reopens a paused offer.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `OfferNotFound`, `NotOfferOwner`, `InvalidStatusChange` unless
+        /// the offer is paused.
+        #[ink(message)]
+        pub fn resume_offer(&mut self, offer_id: OfferId) -> Result<()> {
+            self.change_offer_status(offer_id, OfferStatus::Paused, OfferStatus::Active)
+        }
+
+        /// Closes an offer for good. Its bond is credited back to the owner now if no
+        /// purchase is open, else when the last open purchase settles or is refunded.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `OfferNotFound`, `NotOfferOwner`, `InvalidStatusChange` if it
+        /// is delisted already.
+        #[ink(message)]
+        pub fn delist_offer(&mut self, offer_id: OfferId) -> Result<()> {
+            self.ensure_running()?;
+            let mut offer = self.owned_offer(offer_id)?;
+            if offer.status == OfferStatus::Delisted {
+                return Err(Error::InvalidStatusChange);
+            }
+            offer.status = OfferStatus::Delisted;
+            self.env().emit_event(OfferStatusChanged {
+                offer_id,
+                status: OfferStatus::Delisted,
+            });
+            self.release_bond_if_closed(offer_id, &mut offer)?;
+            self.offers.insert(offer_id, &offer);
+            Ok(())
+        }
+
+        // ---- Purchases ----------------------------------------------------------------
+
+        /// Buys access to an offer at its current price. For a native offer the
+        /// transferred value must be exactly the price; for a PSP22 offer nothing may be
+        /// transferred and the buyer must have approved the marketplace for the price.
+        /// `buyer_pk` is a fresh X25519 public key for this purchase only; the owner seals
+        /// the data key to it. Returns the purchase id.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `OfferNotFound`, `OfferPaused`, `OfferDelisted`, `SoldOut`,
+        /// `InvalidBuyerKey`, `WrongPayment`, `TokenTransferFailed`, `Overflow`.
+        #[ink(message, payable)]
+        pub fn purchase(
+            &mut self,
+            offer_id: OfferId,
+            buyer_pk: X25519PublicKey,
+        ) -> Result<PurchaseId> {
+            self.ensure_running()?;
+            let mut offer = self.offers.get(offer_id).ok_or(Error::OfferNotFound)?;
+            match offer.status {
+                OfferStatus::Active => {}
+                OfferStatus::Paused => return Err(Error::OfferPaused),
+                OfferStatus::Delisted => return Err(Error::OfferDelisted),
+            }
+            if offer.max_purchases.is_some_and(|max| offer.purchases >= max) {
+                return Err(Error::SoldOut);
+            }
+            if buyer_pk == [0u8; 32] {
+                return Err(Error::InvalidBuyerKey);
+            }
+            let expected_value = match offer.asset {
+                Asset::Native => offer.price,
+                Asset::Psp22(_) => 0,
+            };
+            if self.env().transferred_value() != expected_value {
+                return Err(Error::WrongPayment);
+            }
+            let now = self.env().block_number();
+            let delivery_deadline = now
+                .checked_add(self.config.delivery_period)
+                .ok_or(Error::Overflow)?;
+            let purchase_id = self.last_purchase_id.checked_add(1).ok_or(Error::Overflow)?;
+            self.last_purchase_id = purchase_id;
+            offer.purchases = offer.purchases.checked_add(1).ok_or(Error::Overflow)?;
+            offer.open_purchases = offer.open_purchases.checked_add(1).ok_or(Error::Overflow)?;
+            self.offers.insert(offer_id, &offer);
+            let buyer = self.env().caller();
+            let purchase = Purchase {
+                offer_id,
+                buyer,
+                buyer_pk,
+                amount: offer.price,
+                asset: offer.asset,
+                fee_bps: self.config.fee_bps,
+                created_at: now,
+                delivery_deadline,
+                envelope: None,
+                delivered_at: None,
+                dispute_deadline: None,
+                status: PurchaseStatus::Pending,
+            };
+            self.purchases.insert(purchase_id, &purchase);
+            self.change_liabilities(offer.asset, |l| {
+                l.escrow = l.escrow.checked_add(offer.price)?;
+                Some(())
+            })?;
+            self.env().emit_event(PurchaseCreated {
+                purchase_id,
+                offer_id,
+                buyer,
+                buyer_pk,
+                amount: offer.price,
+                asset: offer.asset,
+                fee_bps: self.config.fee_bps,
+                delivery_deadline,
+            });
+            // State is written; only now call out (a failure reverts all of the above).
+            if let Asset::Psp22(token) = offer.asset {
+                let this = self.env().account_id();
+                let mut token: ink::contract_ref!(PSP22) = token.into();
+                token
+                    .call_mut()
+                    .transfer_from(buyer, this, offer.price, Vec::new())
+                    .try_invoke()
+                    .map_err(|_| Error::TokenTransferFailed)?
+                    .map_err(|_| Error::TokenTransferFailed)?
+                    .map_err(|_| Error::TokenTransferFailed)?;
+            }
+            Ok(purchase_id)
+        }
+
+        /// Delivers the data key sealed to the buyer's key (the 80-byte envelope of DESIGN
+        /// §3). Only the offer's owner, once, and no later than the delivery deadline.
+        /// Starts the dispute window.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `PurchaseNotFound`, `NotOfferOwner`, `NotPending`,
+        /// `DeliveryDeadlinePassed`.
+        #[ink(message)]
+        pub fn deliver(&mut self, purchase_id: PurchaseId, envelope: Envelope) -> Result<()> {
+            self.ensure_running()?;
+            let mut purchase = self.get_purchase(purchase_id)?;
+            let offer = self.get_offer(purchase.offer_id)?;
+            if self.env().caller() != offer.owner {
+                return Err(Error::NotOfferOwner);
+            }
+            if purchase.status != PurchaseStatus::Pending {
+                return Err(Error::NotPending);
+            }
+            let now = self.env().block_number();
+            if now > purchase.delivery_deadline {
+                return Err(Error::DeliveryDeadlinePassed);
+            }
+            let dispute_deadline = now
+                .checked_add(self.config.dispute_window)
+                .ok_or(Error::Overflow)?;
+            purchase.envelope = Some(envelope);
+            purchase.delivered_at = Some(now);
+            purchase.dispute_deadline = Some(dispute_deadline);
+            purchase.status = PurchaseStatus::Delivered;
+            self.purchases.insert(purchase_id, &purchase);
+            self.env().emit_event(KeyDelivered {
+                purchase_id,
+                offer_id: purchase.offer_id,
+                envelope,
+                dispute_deadline,
+            });
+            Ok(())
+        }
+
+        /// Settles a delivered purchase once its dispute window has passed: credits the
+        /// fee recipient and every payee (rounding dust to the first payee). Anyone may
+        /// call it.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `PurchaseNotFound`, `NotDelivered`, `DisputeWindowOpen`,
+        /// `Overflow`.
+        #[ink(message)]
+        pub fn settle(&mut self, purchase_id: PurchaseId) -> Result<()> {
+            self.ensure_running()?;
+            let mut purchase = self.get_purchase(purchase_id)?;
+            if purchase.status != PurchaseStatus::Delivered {
+                return Err(Error::NotDelivered);
+            }
+            let window_end = purchase.dispute_deadline.ok_or(Error::NotDelivered)?;
+            if self.env().block_number() <= window_end {
+                return Err(Error::DisputeWindowOpen);
+            }
+            let mut offer = self.get_offer(purchase.offer_id)?;
+            let (fee, payouts) = split_payment(purchase.amount, purchase.fee_bps, &offer.payees)?;
+            purchase.status = PurchaseStatus::Settled;
+            self.purchases.insert(purchase_id, &purchase);
+            if fee > 0 {
+                self.credit(self.config.fee_recipient, purchase.asset, fee)?;
+            }
+            for (account, amount) in &payouts {
+                self.credit(*account, purchase.asset, *amount)?;
+            }
+            self.change_liabilities(purchase.asset, |l| {
+                l.escrow = l.escrow.checked_sub(purchase.amount)?;
+                Some(())
+            })?;
+            self.env().emit_event(PurchaseSettled {
+                purchase_id,
+                offer_id: purchase.offer_id,
+                asset: purchase.asset,
+                fee,
+                payouts,
+            });
+            self.close_purchase(purchase.offer_id, &mut offer)
+        }
+
+        /// Credits the payment back to the buyer when nothing was delivered by the
+        /// deadline. Anyone may call it.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `PurchaseNotFound`, `NotPending` (delivered, settled or refunded
+        /// already), `DeliveryDeadlineNotReached`.
+        #[ink(message)]
+        pub fn refund(&mut self, purchase_id: PurchaseId) -> Result<()> {
+            self.ensure_running()?;
+            let mut purchase = self.get_purchase(purchase_id)?;
+            if purchase.status != PurchaseStatus::Pending {
+                return Err(Error::NotPending);
+            }
+            if self.env().block_number() <= purchase.delivery_deadline {
+                return Err(Error::DeliveryDeadlineNotReached);
+            }
+            let mut offer = self.get_offer(purchase.offer_id)?;
+            purchase.status = PurchaseStatus::Refunded;
+            self.purchases.insert(purchase_id, &purchase);
+            self.credit(purchase.buyer, purchase.asset, purchase.amount)?;
+            self.change_liabilities(purchase.asset, |l| {
+                l.escrow = l.escrow.checked_sub(purchase.amount)?;
+                Some(())
+            })?;
+            self.env().emit_event(PurchaseRefunded {
+                purchase_id,
+                offer_id: purchase.offer_id,
+                buyer: purchase.buyer,
+                amount: purchase.amount,
+                asset: purchase.asset,
+            });
+            self.close_purchase(purchase.offer_id, &mut offer)
+        }
+
+        /// Pays out everything credited to the caller in `asset`. Returns the amount.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `NothingToWithdraw`, `TransferFailed`, `TokenTransferFailed`.
+        #[ink(message)]
+        pub fn withdraw(&mut self, asset: Asset) -> Result<Balance> {
+            self.ensure_running()?;
+            let account = self.env().caller();
+            let amount = self.credits.get((account, asset)).unwrap_or(0);
+            if amount == 0 {
+                return Err(Error::NothingToWithdraw);
+            }
+            // Zero the credit before paying, so that a re-entrant call finds nothing.
+            self.credits.remove((account, asset));
+            self.change_liabilities(asset, |l| {
+                l.credited = l.credited.checked_sub(amount)?;
+                Some(())
+            })?;
+            self.env().emit_event(Withdrawn {
+                account,
+                asset,
+                amount,
+            });
+            match asset {
+                Asset::Native => self
+                    .env()
+                    .transfer(account, amount)
+                    .map_err(|_| Error::TransferFailed)?,
+                Asset::Psp22(token) => {
+                    let mut token: ink::contract_ref!(PSP22) = token.into();
+                    token
+                        .call_mut()
+                        .transfer(account, amount, Vec::new())
+                        .try_invoke()
+                        .map_err(|_| Error::TokenTransferFailed)?
+                        .map_err(|_| Error::TokenTransferFailed)?
+                        .map_err(|_| Error::TokenTransferFailed)?;
+                }
+            }
+            Ok(amount)
+        }
+
+        // ---- Queries ------------------------------------------------------------------
+
+        /// The offer with this id.
+        #[ink(message)]
+        pub fn offer(&self, offer_id: OfferId) -> Option<Offer> {
+            self.offers.get(offer_id)
+        }
+
+        /// The ciphertext URI and metadata of this offer.
+        #[ink(message)]
+        pub fn offer_metadata(&self, offer_id: OfferId) -> Option<(String, OfferMetadata)> {
+            self.offer_metadata.get(offer_id)
+        }
+
+        /// The purchase with this id.
+        #[ink(message)]
+        pub fn purchase_info(&self, purchase_id: PurchaseId) -> Option<Purchase> {
+            self.purchases.get(purchase_id)
+        }
+
+        /// The last offer id and the last purchase id handed out.
+        #[ink(message)]
+        pub fn last_ids(&self) -> (OfferId, PurchaseId) {
+            (self.last_offer_id, self.last_purchase_id)
+        }
+
+        /// What `account` may withdraw in `asset`.
+        #[ink(message)]
+        pub fn credit_of(&self, account: AccountId, asset: Asset) -> Balance {
+            self.credits.get((account, asset)).unwrap_or(0)
+        }
+
+        /// What the contract owes in `asset`.
+        #[ink(message)]
+        pub fn liabilities(&self, asset: Asset) -> Liabilities {
+            self.liabilities.get(asset).unwrap_or_default()
+        }
+
+        /// The settings in force.
+        #[ink(message)]
+        pub fn config(&self) -> Config {
+            self.config.clone()
+        }
+
+        // ---- Admin --------------------------------------------------------------------
+
+        /// Sets the fee (basis points, at most 10%) and who receives it. Purchases keep
+        /// the fee in force when they were made.
+        ///
+        /// # Errors
+        /// `NotAdmin`, `FeeTooHigh`.
+        #[ink(message)]
+        pub fn set_fee(&mut self, fee_bps: u16, fee_recipient: AccountId) -> Result<()> {
+            self.update_config(|c| {
+                c.fee_bps = fee_bps;
+                c.fee_recipient = fee_recipient;
+            })
+        }
+
+        /// Sets the delivery period and the dispute window, in blocks, for purchases and
+        /// deliveries made from now on.
+        ///
+        /// # Errors
+        /// `NotAdmin`, `InvalidPeriod`.
+        #[ink(message)]
+        pub fn set_periods(
+            &mut self,
+            delivery_period: BlockNumber,
+            dispute_window: BlockNumber,
+        ) -> Result<()> {
+            self.update_config(|c| {
+                c.delivery_period = delivery_period;
+                c.dispute_window = dispute_window;
+            })
+        }
+
+        /// Sets the minimum owner bond for new offers and the buyer's dispute bond.
+        ///
+        /// # Errors
+        /// `NotAdmin`.
+        #[ink(message)]
+        pub fn set_bonds(&mut self, min_bond: Balance, dispute_bond: Balance) -> Result<()> {
+            self.update_config(|c| {
+                c.min_bond = min_bond;
+                c.dispute_bond = dispute_bond;
+            })
+        }
+
+        /// Pauses or unpauses every non-admin state change.
+        ///
+        /// # Errors
+        /// `NotAdmin`.
+        #[ink(message)]
+        pub fn set_paused(&mut self, paused: bool) -> Result<()> {
+            self.ensure_admin()?;
+            self.config.paused = paused;
+            self.env().emit_event(MarketPauseChanged { paused });
+            Ok(())
+        }
+
+        /// Hands the admin role to another account.
+        ///
+        /// # Errors
+        /// `NotAdmin`.
+        #[ink(message)]
+        pub fn transfer_admin(&mut self, new_admin: AccountId) -> Result<()> {
+            self.ensure_admin()?;
+            let from = self.config.admin;
+            self.config.admin = new_admin;
+            self.env().emit_event(AdminTransferred {
+                from,
+                to: new_admin,
+            });
+            Ok(())
+        }
+
+        /// Replaces the contract's code, keeping its storage (the new code must keep the
+        /// storage layout).
+        ///
+        /// # Errors
+        /// `NotAdmin`, `UpgradeFailed` if no code with this hash was uploaded.
+        #[ink(message)]
+        pub fn set_code(&mut self, code_hash: [u8; 32]) -> Result<()> {
+            self.ensure_admin()?;
+            self.env().emit_event(CodeUpgraded { code_hash });
+            self.env()
+                .set_code_hash(&Hash::from(code_hash))
+                .map_err(|_| Error::UpgradeFailed)
+        }
+
+        // ---- Helpers ------------------------------------------------------------------
+
+        fn ensure_running(&self) -> Result<()> {
+            if self.config.paused {
+                Err(Error::MarketPaused)
+            } else {
+                Ok(())
+            }
+        }
+
+        fn ensure_admin(&self) -> Result<()> {
+            if self.env().caller() == self.config.admin {
+                Ok(())
+            } else {
+                Err(Error::NotAdmin)
+            }
+        }
+
+        fn update_config(&mut self, change: impl FnOnce(&mut Config)) -> Result<()> {
+            self.ensure_admin()?;
+            let mut config = self.config.clone();
+            change(&mut config);
+            check_config(&config)?;
+            self.config = config.clone();
+            self.env().emit_event(ConfigChanged { config });
+            Ok(())
+        }
+
+        fn get_offer(&self, offer_id: OfferId) -> Result<Offer> {
+            self.offers.get(offer_id).ok_or(Error::OfferNotFound)
+        }
+
+        fn get_purchase(&self, purchase_id: PurchaseId) -> Result<Purchase> {
+            self.purchases.get(purchase_id).ok_or(Error::PurchaseNotFound)
+        }
+
+        /// The offer, if the caller owns it.
+        fn owned_offer(&self, offer_id: OfferId) -> Result<Offer> {
+            let offer = self.get_offer(offer_id)?;
+            if offer.owner != self.env().caller() {
+                return Err(Error::NotOfferOwner);
+            }
+            Ok(offer)
+        }
+
+        fn change_offer_status(
+            &mut self,
+            offer_id: OfferId,
+            from: OfferStatus,
+            to: OfferStatus,
+        ) -> Result<()> {
+            self.ensure_running()?;
+            let mut offer = self.owned_offer(offer_id)?;
+            if offer.status != from {
+                return Err(Error::InvalidStatusChange);
+            }
+            offer.status = to;
+            self.offers.insert(offer_id, &offer);
+            self.env()
+                .emit_event(OfferStatusChanged { offer_id, status: to });
+            Ok(())
+        }
+
+        fn credit(&mut self, account: AccountId, asset: Asset, amount: Balance) -> Result<()> {
+            let balance = self.credits.get((account, asset)).unwrap_or(0);
+            let balance = balance.checked_add(amount).ok_or(Error::Overflow)?;
+            self.credits.insert((account, asset), &balance);
+            self.change_liabilities(asset, |l| {
+                l.credited = l.credited.checked_add(amount)?;
+                Some(())
+            })
+        }
+
+        fn change_liabilities(
+            &mut self,
+            asset: Asset,
+            change: impl FnOnce(&mut Liabilities) -> Option<()>,
+        ) -> Result<()> {
+            let mut liabilities = self.liabilities.get(asset).unwrap_or_default();
+            change(&mut liabilities).ok_or(Error::Overflow)?;
+            self.liabilities.insert(asset, &liabilities);
+            Ok(())
+        }
+
+        /// A purchase of this offer was settled or refunded.
+        fn close_purchase(&mut self, offer_id: OfferId, offer: &mut Offer) -> Result<()> {
+            offer.open_purchases = offer.open_purchases.checked_sub(1).ok_or(Error::Overflow)?;
+            self.release_bond_if_closed(offer_id, offer)?;
+            self.offers.insert(offer_id, offer);
+            Ok(())
+        }
+
+        /// Credits the bond back once the offer is delisted and nothing is open.
+        /// The caller stores the offer.
+        fn release_bond_if_closed(&mut self, offer_id: OfferId, offer: &mut Offer) -> Result<()> {
+            if offer.status != OfferStatus::Delisted || offer.open_purchases > 0 || offer.bond == 0
+            {
+                return Ok(());
+            }
+            let amount = offer.bond;
+            offer.bond = 0;
+            self.change_liabilities(Asset::Native, |l| {
+                l.bonds = l.bonds.checked_sub(amount)?;
+                Some(())
+            })?;
+            self.credit(offer.owner, Asset::Native, amount)?;
+            self.env().emit_event(BondReleased {
+                offer_id,
+                owner: offer.owner,
+                amount,
+            });
+            Ok(())
+        }
+    }
+
+    fn check_config(config: &Config) -> Result<()> {
+        if config.fee_bps > MAX_FEE_BPS {
+            return Err(Error::FeeTooHigh);
+        }
+        let valid = |period: BlockNumber| (1..=MAX_PERIOD_BLOCKS).contains(&period);
+        if !valid(config.delivery_period) || !valid(config.dispute_window) {
+            return Err(Error::InvalidPeriod);
+        }
+        Ok(())
+    }
+
+    /// Logic tests on ink!'s off-chain environment. Anything about balances runs on the
+    /// real pallet-contracts runtime in `contracts/harness/tests` (the off-chain
+    /// environment moves no funds).
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use ink::env::{test, DefaultEnvironment};
+        use market_types::{Payee, HEADER_LEN, HEADER_MAGIC};
+
+        fn accounts() -> test::DefaultAccounts<DefaultEnvironment> {
+            test::default_accounts::<DefaultEnvironment>()
+        }
+
+        fn set_caller(account: AccountId) {
+            test::set_caller::<DefaultEnvironment>(account);
+        }
+
+        fn advance(blocks: u32) {
+            for _ in 0..blocks {
+                test::advance_block::<DefaultEnvironment>();
+            }
+        }
+
+        fn new_offer() -> NewOffer {
+            let mut header = [0u8; HEADER_LEN];
+            header[..6].copy_from_slice(&HEADER_MAGIC);
+            header[6] = 1;
+            header[7..11].copy_from_slice(&65_536u32.to_be_bytes());
+            NewOffer {
+                content_root: [7; 32],
+                header,
+                key_commitment: [8; 32],
+                price: 1_000,
+                asset: Asset::Native,
+                uri: "file:///tmp/data.dmseal".into(),
+                metadata: OfferMetadata {
+                    title: "Step counts 2025".into(),
+                    ..Default::default()
+                },
+                payees: ink::prelude::vec![Payee {
+                    account: accounts().bob,
+                    bps: 10_000,
+                }],
+                max_purchases: None,
+            }
+        }
+
+        fn market() -> Marketplace {
+            set_caller(accounts().alice);
+            Marketplace::new(250, accounts().eve, 10, 5, 0).unwrap()
+        }
+
+        #[ink::test]
+        fn constructor_refuses_bad_config() {
+            set_caller(accounts().alice);
+            assert_eq!(
+                Marketplace::new(MAX_FEE_BPS + 1, accounts().eve, 10, 5, 0).err(),
+                Some(Error::FeeTooHigh)
+            );
+            assert_eq!(
+                Marketplace::new(0, accounts().eve, 0, 5, 0).err(),
+                Some(Error::InvalidPeriod)
+            );
+        }
+
+        #[ink::test]
+        fn offer_lifecycle_and_owner_checks() {
+            let mut m = market();
+            set_caller(accounts().bob);
+            let id = m.create_offer(new_offer()).unwrap();
+            assert_eq!(id, 1);
+            set_caller(accounts().charlie);
+            assert_eq!(m.update_price(id, 5), Err(Error::NotOfferOwner));
+            assert_eq!(m.pause_offer(id), Err(Error::NotOfferOwner));
+            set_caller(accounts().bob);
+            assert_eq!(m.update_price(id, 0), Err(Error::ZeroPrice));
+            m.update_price(id, 5).unwrap();
+            assert_eq!(m.resume_offer(id), Err(Error::InvalidStatusChange));
+            m.pause_offer(id).unwrap();
+            m.resume_offer(id).unwrap();
+            m.delist_offer(id).unwrap();
+            assert_eq!(m.delist_offer(id), Err(Error::InvalidStatusChange));
+            assert_eq!(m.update_price(id, 6), Err(Error::OfferDelisted));
+            assert_eq!(m.offer(id).unwrap().price, 5);
+            assert_eq!(m.offer(id).unwrap().status, OfferStatus::Delisted);
+        }
+
+        #[ink::test]
+        fn delivery_deadline_and_dispute_window_count_blocks() {
+            let mut m = market();
+            set_caller(accounts().bob);
+            let offer_id = m.create_offer(new_offer()).unwrap();
+            set_caller(accounts().charlie);
+            test::set_value_transferred::<DefaultEnvironment>(1_000);
+            let purchase_id = m.purchase(offer_id, [9; 32]).unwrap();
+            test::set_value_transferred::<DefaultEnvironment>(0);
+            let purchase = m.purchase_info(purchase_id).unwrap();
+            assert_eq!(purchase.delivery_deadline, purchase.created_at + 10);
+            assert_eq!(m.refund(purchase_id), Err(Error::DeliveryDeadlineNotReached));
+            assert_eq!(m.deliver(purchase_id, [1; 80]), Err(Error::NotOfferOwner));
+            set_caller(accounts().bob);
+            m.deliver(purchase_id, [1; 80]).unwrap();
+            assert_eq!(m.deliver(purchase_id, [1; 80]), Err(Error::NotPending));
+            assert_eq!(m.settle(purchase_id), Err(Error::DisputeWindowOpen));
+            advance(5);
+            assert_eq!(m.settle(purchase_id), Err(Error::DisputeWindowOpen));
+            advance(1);
+            m.settle(purchase_id).unwrap();
+            assert_eq!(m.credit_of(accounts().eve, Asset::Native), 25);
+            assert_eq!(m.credit_of(accounts().bob, Asset::Native), 975);
+            assert_eq!(m.liabilities(Asset::Native).escrow, 0);
+            assert_eq!(m.liabilities(Asset::Native).credited, 1_000);
+        }
+
+        #[ink::test]
+        fn admin_calls_need_the_admin() {
+            let mut m = market();
+            set_caller(accounts().bob);
+            assert_eq!(m.set_fee(10, accounts().bob), Err(Error::NotAdmin));
+            assert_eq!(m.set_paused(true), Err(Error::NotAdmin));
+            assert_eq!(m.transfer_admin(accounts().bob), Err(Error::NotAdmin));
+            set_caller(accounts().alice);
+            assert_eq!(m.set_fee(MAX_FEE_BPS + 1, accounts().bob), Err(Error::FeeTooHigh));
+            m.transfer_admin(accounts().bob).unwrap();
+            assert_eq!(m.set_paused(true), Err(Error::NotAdmin));
+            set_caller(accounts().bob);
+            m.set_paused(true).unwrap();
+            assert_eq!(m.create_offer(new_offer()), Err(Error::MarketPaused));
+        }
+    }
+}

@@ -1,0 +1,28 @@
+# Shared by the scripts in this folder: where the caches live and how steps are logged.
+# Sourced, not run.
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Everything heavy lives outside the checkout so that a fresh clone reuses it.
+export DATAMARKET_CACHE=${DATAMARKET_CACHE:-$HOME/.cache/datamarket}
+export DATAMARKET_BIN=${DATAMARKET_BIN:-$DATAMARKET_CACHE/bin}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$DATAMARKET_CACHE/target}
+# cargo-contract's own target directory (it may empty it, so it is not CARGO_TARGET_DIR).
+export DATAMARKET_CONTRACTS_TARGET=${DATAMARKET_CONTRACTS_TARGET:-$DATAMARKET_CACHE/target-contracts}
+export PATH="$DATAMARKET_BIN:$HOME/.cargo/bin:$PATH"
+# ink! decodes call input into a static buffer (16 KiB by default); a chunk dispute
+# carries up to 256 KiB of chunk plus its proof (DESIGN §3), so make room for it.
+export INK_STATIC_BUFFER_SIZE=${INK_STATIC_BUFFER_SIZE:-294912}
+
+# step "what" command...: prints what runs, then how long it took; stops on failure.
+step() {
+  local what=$1; shift
+  local started=$SECONDS
+  echo "==> $what"
+  if "$@"; then
+    echo "    done in $((SECONDS - started)) s"
+  else
+    local rc=$?
+    echo "    FAILED after $((SECONDS - started)) s (exit $rc): $what" >&2
+    return $rc
+  fi
+}
