@@ -6,8 +6,10 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export DATAMARKET_CACHE=${DATAMARKET_CACHE:-$HOME/.cache/datamarket}
 export DATAMARKET_BIN=${DATAMARKET_BIN:-$DATAMARKET_CACHE/bin}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$DATAMARKET_CACHE/target}
-# cargo-contract's own target directory (it may empty it, so it is not CARGO_TARGET_DIR).
+# cargo-contract's own target directories, one per contract (it may empty them, so they
+# are not CARGO_TARGET_DIR), and where the built bundles are collected.
 export DATAMARKET_CONTRACTS_TARGET=${DATAMARKET_CONTRACTS_TARGET:-$DATAMARKET_CACHE/target-contracts}
+export DATAMARKET_BUNDLES=${DATAMARKET_BUNDLES:-$DATAMARKET_CACHE/bundles}
 export PATH="$DATAMARKET_BIN:$HOME/.cargo/bin:$PATH"
 # ink! decodes call input into a static buffer (16 KiB by default); a chunk dispute
 # carries up to 256 KiB of chunk plus its proof (DESIGN §3), so make room for it.

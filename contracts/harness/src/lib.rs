@@ -21,6 +21,8 @@ use scale::{Decode, Encode};
 
 pub use market_types;
 
+pub mod market;
+
 /// Every native balance in this runtime.
 pub type Balance = u128;
 
@@ -138,16 +140,20 @@ impl Bundle {
 }
 
 /// Where `scripts/build-contracts` leaves the bundle of contract `name`:
-/// `$DATAMARKET_CONTRACTS_TARGET/ink/<name>/<name>.contract`, by default under
-/// `$HOME/.cache/datamarket/target-contracts` (see `scripts/common.sh`).
+/// `$DATAMARKET_BUNDLES/<name>.contract`, by default `$HOME/.cache/datamarket/bundles`
+/// (see `scripts/common.sh`).
 pub fn bundle_path(name: &str) -> PathBuf {
-    let target = std::env::var_os("DATAMARKET_CONTRACTS_TARGET")
+    bundles_dir().join(format!("{name}.contract"))
+}
+
+/// The directory of the built bundles (see [`bundle_path`]).
+pub fn bundles_dir() -> PathBuf {
+    std::env::var_os("DATAMARKET_BUNDLES")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let home = std::env::var_os("HOME").unwrap_or_default();
-            Path::new(&home).join(".cache/datamarket/target-contracts")
-        });
-    target.join("ink").join(name).join(format!("{name}.contract"))
+            Path::new(&home).join(".cache/datamarket/bundles")
+        })
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
@@ -186,6 +192,14 @@ pub struct EmittedEvent {
     pub data: Vec<u8>,
 }
 
+impl EmittedEvent {
+    /// Decodes it as a marketplace event: `None` if its signature is not one of them.
+    pub fn decode_market(&self) -> Option<Result<market_types::decode::MarketEvent, scale::Error>> {
+        let signature = self.topics.first()?;
+        market_types::decode::MarketEvent::decode(signature, &self.data)
+    }
+}
+
 /// The result of a call that the runtime executed.
 #[derive(Debug)]
 pub struct Outcome<R> {
@@ -195,6 +209,8 @@ pub struct Outcome<R> {
     pub reverted: bool,
     /// ref_time and proof_size used.
     pub gas_consumed: Weight,
+    /// Storage deposit the origin paid (positive) or got back (negative).
+    pub storage_deposit: i128,
     /// The events the call emitted (none when it reverted).
     pub events: Vec<EmittedEvent>,
 }
@@ -317,6 +333,10 @@ impl LocalChain {
             None,
             Determinism::Enforced,
         );
+        let storage_deposit = match result.storage_deposit {
+            pallet_contracts::StorageDeposit::Charge(x) => i128::try_from(x).unwrap_or(i128::MAX),
+            pallet_contracts::StorageDeposit::Refund(x) => -i128::try_from(x).unwrap_or(i128::MAX),
+        };
         let ok = result.result.map_err(|e| HarnessError::Dispatch {
             name: message.to_owned(),
             error: format!("{e:?}"),
@@ -340,6 +360,7 @@ impl LocalChain {
             value,
             reverted: ok.did_revert(),
             gas_consumed: result.gas_consumed,
+            storage_deposit,
             events,
         })
     }
