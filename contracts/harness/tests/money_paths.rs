@@ -278,5 +278,8 @@ fn delisting_returns_the_bond_once_no_purchase_is_open() {
     assert_eq!(m.credit_of(&owner, Asset::Native), 1_000);
     assert_eq!(m.liabilities(Asset::Native).bonds, 0);
     m.check_solvency().unwrap();
-    everyone_withdraws(&mut m, Asset::Native, &[owner]);
+    let mut everyone = payees.to_vec();
+    everyone.push(m.fee_recipient.clone());
+    everyone.push(owner);
+    everyone_withdraws(&mut m, Asset::Native, &everyone);
 }
