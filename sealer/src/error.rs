@@ -99,7 +99,7 @@ pub enum Error {
     #[error("OS random number generator failed")]
     Rng,
     /// Reading or writing failed.
-    #[error("I/O error: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
