@@ -12,10 +12,11 @@ use std::{
 };
 
 use drink::{
-    minimal::{MinimalSandbox, RuntimeEvent},
-    pallet_contracts::{self, Determinism},
+    frame_support::storage::{with_transaction, TransactionOutcome},
+    minimal::{MinimalSandbox, MinimalSandboxRuntime, RuntimeEvent},
+    pallet_contracts::{self, CollectEvents, DebugInfo, Determinism},
     sandbox_api::prelude::*,
-    AccountId32, Sandbox, Weight,
+    AccountId32, DispatchError, Sandbox, Weight,
 };
 use scale::{Decode, Encode};
 
@@ -365,7 +366,8 @@ impl LocalChain {
         })
     }
 
-    /// Like [`Self::call`] but changes nothing: a query or a dry run.
+    /// Like [`Self::call`] but changes nothing: a query or a dry run. The call runs in a
+    /// storage transaction that is rolled back, as an RPC dry run is.
     pub fn query<R: Decode>(
         &mut self,
         contract: &Contract,
@@ -373,10 +375,32 @@ impl LocalChain {
         args: &impl Encode,
         origin: &AccountId32,
     ) -> Result<R, HarnessError> {
-        let snapshot = self.sandbox.take_snapshot();
-        let outcome = self.call::<R>(contract, message, args, 0, origin);
-        self.sandbox.restore_snapshot(snapshot);
-        outcome.map(|o| o.value)
+        let mut data = contract.bundle.selector(message)?.to_vec();
+        args.encode_to(&mut data);
+        let (address, origin, gas_limit) = (contract.address.clone(), origin.clone(), self.gas_limit);
+        let result = self.sandbox.execute_with(|| {
+            with_transaction(|| {
+                let result = pallet_contracts::Pallet::<MinimalSandboxRuntime>::bare_call(
+                    origin,
+                    address,
+                    0,
+                    gas_limit,
+                    None,
+                    data,
+                    DebugInfo::Skip,
+                    CollectEvents::Skip,
+                    Determinism::Enforced,
+                );
+                TransactionOutcome::Rollback(Ok::<_, DispatchError>(result.result))
+            })
+        });
+        let ok = result
+            .and_then(|r| r)
+            .map_err(|e| HarnessError::Dispatch {
+                name: message.to_owned(),
+                error: format!("{e:?}"),
+            })?;
+        decode_message_result::<R>(message, &ok.data)
     }
 
     /// Uploads code without instantiating it; returns its code hash (for upgrades).
