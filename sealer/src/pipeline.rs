@@ -14,7 +14,7 @@ use crate::merkle::Node;
 use crate::Result;
 
 /// Jobs in flight per worker.
-const DEPTH: usize = 2;
+const DEPTH: usize = 3;
 
 /// A run of consecutive chunks, in one buffer.
 #[derive(Debug, Default)]
@@ -59,7 +59,7 @@ where
         let mut outputs = Vec::with_capacity(threads);
         for _ in 0..threads {
             let (in_tx, in_rx) = sync_channel::<Job>(1);
-            let (out_tx, out_rx) = sync_channel::<(Job, Result<()>)>(1);
+            let (out_tx, out_rx) = sync_channel::<(Job, Result<()>)>(DEPTH);
             scope.spawn(move || {
                 for mut job in in_rx {
                     let r = process(&mut job);

@@ -4,6 +4,7 @@
 //! [`crate::pipeline`]; the content root is built from the leaves as they come back in
 //! order, so encryption is a single pass in O(threads x chunk size) memory.
 
+use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::num::NonZeroUsize;
 
@@ -146,14 +147,56 @@ impl<'a> Encryptor<'a> {
     /// # Errors
     /// [`Error::LengthMismatch`] if the input is shorter or longer than announced,
     /// [`Error::Io`] if reading or writing fails. The output is then incomplete.
-    pub fn encrypt(mut self, mut input: impl Read, mut output: impl Write) -> Result<Sealed> {
+    pub fn encrypt(self, input: impl Read, output: impl Write) -> Result<Sealed> {
+        let mut output = output;
+        let sealed = self.run(Some(input), Some(&mut output), None, None)?;
+        output.flush()?;
+        Ok(sealed)
+    }
+
+    /// Encrypts one regular file into another. The workers read and write at offsets
+    /// themselves, so the kernel's copies run on all cores too; `output` should be
+    /// empty (it is written from offset 0).
+    ///
+    /// # Errors
+    /// As [`Encryptor::encrypt`].
+    #[cfg(unix)]
+    pub fn encrypt_file(self, input: &File, output: &File) -> Result<Sealed> {
+        let len = input.metadata()?.len();
+        if len != self.header.plaintext_len() {
+            return Err(Error::LengthMismatch {
+                expected: self.header.plaintext_len(),
+                actual: len,
+            });
+        }
+        self.run(
+            None::<&[u8]>,
+            None::<&mut Vec<u8>>,
+            Some(input),
+            Some(output),
+        )
+    }
+
+    fn run<R: Read, W: Write>(
+        mut self,
+        mut stream_in: Option<R>,
+        mut stream_out: Option<W>,
+        file_in: Option<&File>,
+        file_out: Option<&File>,
+    ) -> Result<Sealed> {
         let header = self.header;
         let header_bytes = header.to_bytes();
-        output.write_all(&header_bytes)?;
+        if let Some(out) = stream_out.as_mut() {
+            out.write_all(&header_bytes)?;
+        }
+        if let Some(out) = file_out {
+            write_all_at(out, &header_bytes, 0)?;
+        }
         let aad = header.aad();
         let stride = stride(&header);
         let per_job = chunks_per_job(&header);
         let total = header.chunk_count();
+        let c = header.chunk_size().get() as u64;
         let mut next = 0u64;
         let mut read_so_far = 0u64;
         let source = |mut job: Job| -> Result<Option<Job>> {
@@ -164,25 +207,29 @@ impl<'a> Encryptor<'a> {
             job.first = next;
             job.count = count;
             job.buf.resize(count * stride, 0);
-            for k in 0..count {
-                let len = header.plaintext_chunk_len(next + k as u64);
-                let got = read_full(&mut input, &mut job.buf[k * stride..k * stride + len])?;
-                read_so_far += got as u64;
-                if got < len {
-                    return Err(Error::LengthMismatch {
-                        expected: header.plaintext_len(),
-                        actual: read_so_far,
-                    });
+            if let Some(input) = stream_in.as_mut() {
+                for k in 0..count {
+                    let len = header.plaintext_chunk_len(next + k as u64);
+                    let got = read_full(input, &mut job.buf[k * stride..k * stride + len])?;
+                    read_so_far += got as u64;
+                    if got < len {
+                        return Err(Error::LengthMismatch {
+                            expected: header.plaintext_len(),
+                            actual: read_so_far,
+                        });
+                    }
                 }
             }
             next += count as u64;
             if next == total {
-                let mut probe = [0u8; 1];
-                if read_full(&mut input, &mut probe)? > 0 {
-                    return Err(Error::LengthMismatch {
-                        expected: header.plaintext_len(),
-                        actual: read_so_far + 1,
-                    });
+                if let Some(input) = stream_in.as_mut() {
+                    let mut probe = [0u8; 1];
+                    if read_full(input, &mut probe)? > 0 {
+                        return Err(Error::LengthMismatch {
+                            expected: header.plaintext_len(),
+                            actual: read_so_far + 1,
+                        });
+                    }
                 }
             }
             Ok(Some(job))
@@ -195,6 +242,15 @@ impl<'a> Encryptor<'a> {
                 let len = header.plaintext_chunk_len(index);
                 let slot = &mut job.buf[k * stride..k * stride + len + TAG_LEN];
                 let (data, tag_out) = slot.split_at_mut(len);
+                if let Some(input) = file_in {
+                    read_exact_at(input, data, index * c).map_err(|e| match e.kind() {
+                        ErrorKind::UnexpectedEof => Error::LengthMismatch {
+                            expected: header.plaintext_len(),
+                            actual: index * c,
+                        },
+                        _ => Error::Io(e),
+                    })?;
+                }
                 let tag = key
                     .seal_in_place_separate_tag(
                         Nonce::assume_unique_for_key(header.chunk_nonce(index)),
@@ -205,15 +261,23 @@ impl<'a> Encryptor<'a> {
                 tag_out.copy_from_slice(tag.as_ref());
                 job.leaves.push(leaf_hash(index, slot));
             }
+            if let Some(out) = file_out {
+                write_all_at(
+                    out,
+                    &job.buf[..job_stored_len(&header, job)],
+                    header.chunk_offset(job.first),
+                )?;
+            }
             Ok(())
         };
         let mut tree = MerkleBuilder::new();
         let mut written = HEADER_LEN as u64;
         let progress = &mut self.progress;
         let sink = |job: &mut Job| -> Result<()> {
-            let last = job.first + job.count as u64 - 1;
-            let used = (job.count - 1) * stride + header.stored_chunk_len(last);
-            output.write_all(&job.buf[..used])?;
+            let used = job_stored_len(&header, job);
+            if let Some(out) = stream_out.as_mut() {
+                out.write_all(&job.buf[..used])?;
+            }
             job.leaves.iter().for_each(|l| tree.push(*l));
             written += used as u64;
             if let Some(p) = progress.as_mut() {
@@ -227,7 +291,6 @@ impl<'a> Encryptor<'a> {
             &process,
             sink,
         )?;
-        output.flush()?;
         let tree_root = tree.root().expect("at least one chunk");
         Ok(Sealed {
             header,
@@ -235,6 +298,36 @@ impl<'a> Encryptor<'a> {
             ciphertext_len: written,
         })
     }
+}
+
+/// Stored bytes of a job's chunks, which lie back to back in its buffer.
+fn job_stored_len(header: &Header, job: &Job) -> usize {
+    (job.count - 1) * stride(header) + header.stored_chunk_len(job.first + job.count as u64 - 1)
+}
+
+#[cfg(unix)]
+fn read_exact_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
+}
+
+#[cfg(unix)]
+fn write_all_at(f: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, buf, offset)
+}
+
+/// Reads from `offset` until `buf` is full or the file ends; returns the bytes read.
+#[cfg(unix)]
+fn read_full_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match std::os::unix::fs::FileExt::read_at(f, &mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// What a decryption or verification read.
@@ -345,9 +438,35 @@ impl<'a> Decryptor<'a> {
     pub fn decrypt(self, input: impl Read, output: impl Write) -> Result<Opened> {
         let hash = self.expected_root.is_some();
         let mut output = output;
-        let (opened, _) = self.read(input, Mode::Decrypt { hash }, Some(&mut output), None)?;
+        let (opened, _) = self.read(
+            Some(input),
+            Some(&mut output),
+            None,
+            None,
+            Mode::Decrypt { hash },
+            None,
+        )?;
         output.flush()?;
         Ok(opened)
+    }
+
+    /// Decrypts one regular file into another, the workers reading and writing at
+    /// offsets themselves (the kernel's copies run on all cores too).
+    ///
+    /// # Errors
+    /// As [`Decryptor::decrypt`].
+    #[cfg(unix)]
+    pub fn decrypt_file(self, input: &File, output: &File) -> Result<Opened> {
+        let hash = self.expected_root.is_some();
+        self.read(
+            None::<&[u8]>,
+            None::<&mut Vec<u8>>,
+            Some(input),
+            Some(output),
+            Mode::Decrypt { hash },
+            None,
+        )
+        .map(|(o, _)| o)
     }
 
     /// Checks a ciphertext's structure and content root without a key; returns the
@@ -357,8 +476,32 @@ impl<'a> Decryptor<'a> {
     /// Header checks, [`Error::Truncated`], [`Error::TrailingData`],
     /// [`Error::RootMismatch`], [`Error::Io`].
     pub fn verify(self, input: impl Read) -> Result<Opened> {
-        self.read(input, Mode::Hash, None::<&mut Vec<u8>>, None)
-            .map(|(o, _)| o)
+        self.read(
+            Some(input),
+            None::<&mut Vec<u8>>,
+            None,
+            None,
+            Mode::Hash,
+            None,
+        )
+        .map(|(o, _)| o)
+    }
+
+    /// [`Decryptor::verify`] on a regular file, reading at offsets on all cores.
+    ///
+    /// # Errors
+    /// As [`Decryptor::verify`].
+    #[cfg(unix)]
+    pub fn verify_file(self, input: &File) -> Result<Opened> {
+        self.read(
+            None::<&[u8]>,
+            None::<&mut Vec<u8>>,
+            Some(input),
+            None,
+            Mode::Hash,
+            None,
+        )
+        .map(|(o, _)| o)
     }
 
     /// Makes the inclusion proof of chunk `index`: the proof, the stored chunk and the
@@ -367,21 +510,34 @@ impl<'a> Decryptor<'a> {
     /// # Errors
     /// As [`Decryptor::verify`], and [`Error::MalformedProof`] for an index past the end.
     pub fn prove(self, input: impl Read, index: u64) -> Result<(ChunkProof, Vec<u8>, ContentRoot)> {
-        let (opened, proof) = self.read(input, Mode::Hash, None::<&mut Vec<u8>>, Some(index))?;
+        let (opened, proof) = self.read(
+            Some(input),
+            None::<&mut Vec<u8>>,
+            None,
+            None,
+            Mode::Hash,
+            Some(index),
+        )?;
         let (proof, chunk) = proof.expect("requested");
         Ok((proof, chunk, opened.content_root.expect("hashed")))
     }
 
     #[allow(clippy::type_complexity)]
-    fn read<W: Write>(
+    fn read<R: Read, W: Write>(
         mut self,
-        mut input: impl Read,
+        mut stream_in: Option<R>,
+        mut stream_out: Option<W>,
+        file_in: Option<&File>,
+        file_out: Option<&File>,
         mode: Mode,
-        mut output: Option<&mut W>,
         prove: Option<u64>,
     ) -> Result<(Opened, Option<(ChunkProof, Vec<u8>)>)> {
         let mut header_bytes = [0u8; HEADER_LEN];
-        let got = read_full(&mut input, &mut header_bytes)?;
+        let got = match (stream_in.as_mut(), file_in) {
+            (Some(input), _) => read_full(input, &mut header_bytes)?,
+            (None, Some(f)) => read_full_at(f, &mut header_bytes, 0)?,
+            (None, None) => unreachable!("an input is given"),
+        };
         if let Some(expected) = self.expected_header {
             if got == HEADER_LEN && expected != header_bytes {
                 return Err(Error::HeaderTampered);
@@ -405,51 +561,74 @@ impl<'a> Decryptor<'a> {
         let aad = header.aad();
         let stride = stride(&header);
         let per_job = chunks_per_job(&header);
+        let c = header.chunk_size().get() as u64;
 
+        // A file's length says up front how far the chunks go; a stream's is found by
+        // reading. Either way, a structural error is reported after the complete chunks
+        // before it were authenticated, so the first failure in stream order wins (a
+        // tampered header fails chunk 0 rather than looking like a truncation).
+        let (mut limit, mut end_error) = (total, None);
+        if let Some(f) = file_in {
+            let len = f.metadata()?.len();
+            let expected_len = header.ciphertext_len();
+            if len < expected_len {
+                limit = (len - HEADER_LEN as u64) / stride as u64;
+                end_error = Some(Error::Truncated {
+                    complete: limit,
+                    expected: total,
+                });
+            } else if len > expected_len {
+                end_error = Some(Error::TrailingData);
+            }
+        }
         let mut next = 0u64;
-        // A structural error found while reading is reported after the complete chunks
-        // before it were authenticated, so the first failure in stream order wins
-        // (a tampered header fails chunk 0 rather than looking like a truncation).
-        let mut deferred: Option<Error> = None;
         let source = |mut job: Job| -> Result<Option<Job>> {
-            if let Some(e) = deferred.take() {
-                return Err(e);
+            if next == limit {
+                return end_error.take().map_or(Ok(None), Err);
             }
-            if next == total {
-                return Ok(None);
-            }
-            let count = per_job.min((total - next) as usize);
-            let last = next + count as u64 - 1;
-            let len = (count - 1) * stride + header.stored_chunk_len(last);
+            let count = per_job.min((limit - next) as usize);
             job.first = next;
             job.count = count;
-            job.buf.resize(len, 0);
-            let got = read_full(&mut input, &mut job.buf)?;
-            if got < len {
-                // Only the last chunk may be short, so whole strides are whole chunks.
-                let complete = got / stride;
-                let err = Error::Truncated {
-                    complete: next + complete as u64,
-                    expected: total,
-                };
-                if complete == 0 {
-                    return Err(err);
+            job.buf.resize(job_stored_len(&header, &job), 0);
+            if let Some(input) = stream_in.as_mut() {
+                let got = read_full(input, &mut job.buf)?;
+                if got < job.buf.len() {
+                    // Only the last chunk may be short, so whole strides are whole chunks.
+                    let complete = got / stride;
+                    let err = Error::Truncated {
+                        complete: next + complete as u64,
+                        expected: total,
+                    };
+                    if complete == 0 {
+                        return Err(err);
+                    }
+                    job.count = complete;
+                    limit = next + complete as u64;
+                    end_error = Some(err);
+                } else if next + count as u64 == total {
+                    let mut probe = [0u8; 1];
+                    if read_full(input, &mut probe)? > 0 {
+                        end_error = Some(Error::TrailingData);
+                    }
                 }
-                job.count = complete;
-                next += complete as u64;
-                deferred = Some(err);
-                return Ok(Some(job));
             }
-            next += count as u64;
-            if next == total {
-                let mut probe = [0u8; 1];
-                if read_full(&mut input, &mut probe)? > 0 {
-                    deferred = Some(Error::TrailingData);
-                }
-            }
+            next += job.count as u64;
             Ok(Some(job))
         };
         let process = |job: &mut Job| -> Result<()> {
+            if let Some(f) = file_in {
+                let len = job_stored_len(&header, job);
+                read_exact_at(f, &mut job.buf[..len], header.chunk_offset(job.first)).map_err(
+                    |e| match e.kind() {
+                        // The file shrank while we read it.
+                        ErrorKind::UnexpectedEof => Error::Truncated {
+                            complete: job.first,
+                            expected: total,
+                        },
+                        _ => Error::Io(e),
+                    },
+                )?;
+            }
             job.leaves.clear();
             for k in 0..job.count {
                 let index = job.first + k as u64;
@@ -464,6 +643,10 @@ impl<'a> Decryptor<'a> {
                         slot,
                     )
                     .map_err(|_| Error::ChunkAuthentication(index))?;
+                    if let Some(out) = file_out {
+                        let len = header.plaintext_chunk_len(index);
+                        write_all_at(out, &slot[..len], index * c)?;
+                    }
                 }
             }
             Ok(())
@@ -472,11 +655,10 @@ impl<'a> Decryptor<'a> {
         let mut proof = prove.map(|i| (ProofBuilder::new(i, total), Vec::new()));
         let progress = &mut self.progress;
         let sink = |job: &mut Job| -> Result<()> {
-            let mut done = 0u64;
             for k in 0..job.count {
                 let index = job.first + k as u64;
                 let start = k * stride;
-                if let Some(out) = output.as_mut() {
+                if let Some(out) = stream_out.as_mut() {
                     out.write_all(&job.buf[start..start + header.plaintext_chunk_len(index)])?;
                 }
                 if let Some((pb, chunk)) = proof.as_mut() {
@@ -489,10 +671,9 @@ impl<'a> Decryptor<'a> {
                 } else if hash {
                     tree.push(job.leaves[k]);
                 }
-                done += header.stored_chunk_len(index) as u64;
             }
             if let Some(p) = progress.as_mut() {
-                p(done);
+                p(job_stored_len(&header, job) as u64);
             }
             Ok(())
         };

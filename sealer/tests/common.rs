@@ -29,3 +29,49 @@ pub fn encrypt(dek: &DataKey, pt: &[u8], chunk: ChunkSize, threads: usize) -> (V
         .unwrap();
     (ct, sealed)
 }
+
+/// Decrypts through the stream path and the file path (positional I/O on the workers)
+/// and requires the same outcome: the same plaintext, or the same error.
+pub fn decrypt_both<'a>(
+    ct: &[u8],
+    make: impl Fn() -> sealer::Decryptor<'a>,
+) -> Result<(sealer::Opened, Vec<u8>), sealer::Error> {
+    let mut out = Vec::new();
+    let streamed = make().decrypt(ct, &mut out).map(|o| (o, out));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ct"), ct).unwrap();
+    let input = std::fs::File::open(dir.path().join("ct")).unwrap();
+    let output = std::fs::File::create(dir.path().join("pt")).unwrap();
+    let filed = make()
+        .decrypt_file(&input, &output)
+        .map(|o| (o, std::fs::read(dir.path().join("pt")).unwrap()));
+    match (&streamed, &filed) {
+        (Ok(a), Ok(b)) => assert!(a == b, "file and stream paths disagree"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!(
+            "stream {:?} vs file {:?}",
+            a.as_ref().err(),
+            b.as_ref().err()
+        ),
+    }
+    streamed
+}
+
+/// Encrypts through the file path.
+pub fn encrypt_file(
+    dek: &DataKey,
+    pt: &[u8],
+    chunk: ChunkSize,
+    threads: usize,
+) -> (Vec<u8>, Sealed) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pt"), pt).unwrap();
+    let input = std::fs::File::open(dir.path().join("pt")).unwrap();
+    let output = std::fs::File::create(dir.path().join("ct")).unwrap();
+    let sealed = Encryptor::with_nonce_prefix(dek, pt.len() as u64, chunk, PREFIX)
+        .unwrap()
+        .threads(threads)
+        .encrypt_file(&input, &output)
+        .unwrap();
+    (std::fs::read(dir.path().join("ct")).unwrap(), sealed)
+}

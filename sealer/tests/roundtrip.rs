@@ -37,22 +37,27 @@ fn round_trips_identical_for_every_thread_count() {
                 );
                 assert_eq!(s2, sealed);
             }
+            for threads in [1, 2, 3] {
+                let (ct, s2) = encrypt_file(&dek, &pt, cs(chunk), threads);
+                assert!(
+                    ct == reference,
+                    "file path, threads {threads} (len {len}, chunk {chunk})"
+                );
+                assert_eq!(s2, sealed);
+            }
             for threads in [1, 2, 5] {
-                let mut out = Vec::new();
-                let opened = Decryptor::new(&dek)
-                    .threads(threads)
-                    .expect_root(sealed.content_root)
-                    .expect_key_commitment(dek.commitment())
-                    .expect_header(h.to_bytes())
-                    .decrypt(&reference[..], &mut out)
-                    .unwrap();
+                let (opened, out) = decrypt_both(&reference, || {
+                    Decryptor::new(&dek)
+                        .threads(threads)
+                        .expect_root(sealed.content_root)
+                        .expect_key_commitment(dek.commitment())
+                        .expect_header(h.to_bytes())
+                })
+                .unwrap();
                 assert!(out == pt, "len {len} chunk {chunk} threads {threads}");
                 assert_eq!(opened.content_root, Some(sealed.content_root));
-                let mut out = Vec::new();
-                let opened = Decryptor::new(&dek)
-                    .threads(threads)
-                    .decrypt(&reference[..], &mut out)
-                    .unwrap();
+                let (opened, out) =
+                    decrypt_both(&reference, || Decryptor::new(&dek).threads(threads)).unwrap();
                 assert!(out == pt);
                 assert_eq!(opened.content_root, None);
                 let v = Decryptor::verifier()

@@ -16,17 +16,32 @@ fn setup() -> (Vec<u8>, sealer::Sealed) {
     encrypt(&dek(), &plaintext(LEN), cs(CHUNK), 2)
 }
 
+/// Through both the stream and the file path, which must agree.
 fn decrypt(ct: &[u8]) -> Result<Opened, Error> {
-    Decryptor::new(&dek())
-        .threads(2)
-        .decrypt(ct, &mut Vec::new())
+    let dek = dek();
+    decrypt_both(ct, || Decryptor::new(&dek).threads(2)).map(|(o, _)| o)
 }
 
 fn decrypt_rooted(ct: &[u8], root: ContentRoot) -> Result<Opened, Error> {
-    Decryptor::new(&dek())
+    let dek = dek();
+    decrypt_both(ct, || Decryptor::new(&dek).threads(2).expect_root(root)).map(|(o, _)| o)
+}
+
+/// Keyless verification through both paths, which must agree.
+fn verify(ct: &[u8], root: ContentRoot) -> Result<Opened, Error> {
+    let streamed = Decryptor::verifier()
         .threads(2)
         .expect_root(root)
-        .decrypt(ct, &mut Vec::new())
+        .verify(ct);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ct"), ct).unwrap();
+    let f = std::fs::File::open(dir.path().join("ct")).unwrap();
+    let filed = Decryptor::verifier()
+        .threads(2)
+        .expect_root(root)
+        .verify_file(&f);
+    assert_eq!(format!("{streamed:?}"), format!("{filed:?}"));
+    streamed
 }
 
 fn stride() -> usize {
@@ -131,9 +146,7 @@ fn swapping_chunks() {
         );
         let r = decrypt_rooted(&t, s.content_root);
         assert!(matches!(r, Err(Error::ChunkAuthentication(i)) if i == a as u64));
-        let r = Decryptor::verifier()
-            .expect_root(s.content_root)
-            .verify(&t[..]);
+        let r = verify(&t, s.content_root);
         assert!(matches!(r, Err(Error::RootMismatch)), "{r:?}");
     }
 }
@@ -150,7 +163,7 @@ fn appending_bytes() {
             Err(Error::TrailingData)
         ));
         assert!(matches!(
-            Decryptor::verifier().verify(&t[..]),
+            verify(&t, s.content_root),
             Err(Error::TrailingData)
         ));
     }
@@ -224,10 +237,8 @@ fn wrong_root() {
         decrypt_rooted(&ct, other),
         Err(Error::RootMismatch)
     ));
-    assert!(matches!(
-        Decryptor::verifier().expect_root(other).verify(&ct[..]),
-        Err(Error::RootMismatch)
-    ));
+    assert!(matches!(verify(&ct, other), Err(Error::RootMismatch)));
+    assert!(verify(&ct, s.content_root).is_ok());
 }
 
 #[test]

@@ -338,11 +338,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let chunk = ChunkSize::new(chunk_size.into())?;
             let dek = DataKey::generate()?;
             let bar = progress_bar(Some(len));
+            let to_stdout = is_dash(&output);
             let sealed = write_output(&output, |out| {
-                Encryptor::new(&dek, len, chunk)?
+                let enc = Encryptor::new(&dek, len, chunk)?
                     .threads(threads)
-                    .progress(|n| bar.inc(n))
-                    .encrypt(&mut file, out)
+                    .progress(|n| bar.inc(n));
+                if to_stdout {
+                    enc.encrypt(&mut file, out)
+                } else {
+                    // File to file: the workers read and write at offsets themselves.
+                    enc.encrypt_file(&file, out)
+                }
             })?;
             bar.finish_and_clear();
             write_data_key(&key_out, &dek).map_err(|e| io_context(e, "writing", &key_out))?;
@@ -386,8 +392,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let mut file = open_input(&input)?;
             let bar = progress_bar(file_len(&file));
+            let files = !is_dash(&input) && !is_dash(&output) && file_len(&file).is_some();
             write_output(&output, |out| {
-                dec.progress(|n| bar.inc(n)).decrypt(&mut file, out)
+                let dec = dec.progress(|n| bar.inc(n));
+                if files {
+                    dec.decrypt_file(&file, out)
+                } else {
+                    dec.decrypt(&mut file, out)
+                }
             })?;
             bar.finish_and_clear();
         }
@@ -429,11 +441,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let input = input.expect("clap requires it");
                 let mut file = open_input(&input)?;
                 let bar = progress_bar(file_len(&file));
-                let opened = Decryptor::verifier()
+                let ver = Decryptor::verifier()
                     .threads(threads)
                     .expect_root(root)
-                    .progress(|n| bar.inc(n))
-                    .verify(&mut file)?;
+                    .progress(|n| bar.inc(n));
+                let opened = if file_len(&file).is_some() {
+                    ver.verify_file(&file)?
+                } else {
+                    ver.verify(&mut file)?
+                };
                 bar.finish_and_clear();
                 println!(
                     "ok: {} chunks match content root {root}",
