@@ -178,8 +178,7 @@ mod marketplace {
             }
             offer.price = price;
             self.offers.insert(offer_id, &offer);
-            self.env()
-                .emit_event(OfferPriceUpdated { offer_id, price });
+            self.env().emit_event(OfferPriceUpdated { offer_id, price });
             Ok(())
         }
 
@@ -278,7 +277,10 @@ mod marketplace {
                 OfferStatus::Paused => return Err(Error::OfferPaused),
                 OfferStatus::Delisted => return Err(Error::OfferDelisted),
             }
-            if offer.max_purchases.is_some_and(|max| offer.purchases >= max) {
+            if offer
+                .max_purchases
+                .is_some_and(|max| offer.purchases >= max)
+            {
                 return Err(Error::SoldOut);
             }
             if buyer_pk == [0u8; 32] {
@@ -295,7 +297,10 @@ mod marketplace {
             let delivery_deadline = now
                 .checked_add(self.config.delivery_period)
                 .ok_or(Error::Overflow)?;
-            let purchase_id = self.last_purchase_id.checked_add(1).ok_or(Error::Overflow)?;
+            let purchase_id = self
+                .last_purchase_id
+                .checked_add(1)
+                .ok_or(Error::Overflow)?;
             self.last_purchase_id = purchase_id;
             offer.purchases = offer.purchases.checked_add(1).ok_or(Error::Overflow)?;
             offer.open_purchases = offer.open_purchases.checked_add(1).ok_or(Error::Overflow)?;
@@ -665,7 +670,9 @@ mod marketplace {
         }
 
         fn get_purchase(&self, purchase_id: PurchaseId) -> Result<Purchase> {
-            self.purchases.get(purchase_id).ok_or(Error::PurchaseNotFound)
+            self.purchases
+                .get(purchase_id)
+                .ok_or(Error::PurchaseNotFound)
         }
 
         /// The offer, if the caller owns it.
@@ -690,8 +697,10 @@ mod marketplace {
             }
             offer.status = to;
             self.offers.insert(offer_id, &offer);
-            self.env()
-                .emit_event(OfferStatusChanged { offer_id, status: to });
+            self.env().emit_event(OfferStatusChanged {
+                offer_id,
+                status: to,
+            });
             Ok(())
         }
 
@@ -856,7 +865,10 @@ mod marketplace {
             test::set_value_transferred::<DefaultEnvironment>(0);
             let purchase = m.purchase_info(purchase_id).unwrap();
             assert_eq!(purchase.delivery_deadline, purchase.created_at + 10);
-            assert_eq!(m.refund(purchase_id), Err(Error::DeliveryDeadlineNotReached));
+            assert_eq!(
+                m.refund(purchase_id),
+                Err(Error::DeliveryDeadlineNotReached)
+            );
             assert_eq!(m.deliver(purchase_id, [1; 80]), Err(Error::NotOfferOwner));
             set_caller(accounts().bob);
             m.deliver(purchase_id, [1; 80]).unwrap();
@@ -880,7 +892,10 @@ mod marketplace {
             assert_eq!(m.set_paused(true), Err(Error::NotAdmin));
             assert_eq!(m.transfer_admin(accounts().bob), Err(Error::NotAdmin));
             set_caller(accounts().alice);
-            assert_eq!(m.set_fee(MAX_FEE_BPS + 1, accounts().bob), Err(Error::FeeTooHigh));
+            assert_eq!(
+                m.set_fee(MAX_FEE_BPS + 1, accounts().bob),
+                Err(Error::FeeTooHigh)
+            );
             m.transfer_admin(accounts().bob).unwrap();
             assert_eq!(m.set_paused(true), Err(Error::NotAdmin));
             set_caller(accounts().bob);

@@ -193,7 +193,9 @@ mod token {
                 token.transfer_from(a.alice, a.charlie, 36, Vec::new()),
                 Err(PSP22Error::InsufficientAllowance)
             );
-            token.transfer_from(a.alice, a.charlie, 35, Vec::new()).unwrap();
+            token
+                .transfer_from(a.alice, a.charlie, 35, Vec::new())
+                .unwrap();
             assert_eq!(token.balance_of(a.charlie), 35);
             assert_eq!(token.allowance(a.alice, a.bob), 0);
         }

@@ -300,7 +300,10 @@ impl LocalChain {
         let ok = result.result.map_err(|e| dispatch(format!("{e:?}")))?;
         let value = decode_message_result::<R>(constructor, &ok.result.data)?;
         if ok.result.did_revert() {
-            return Err(dispatch(format!("constructor reverted: {:?}", ok.result.data)));
+            return Err(dispatch(format!(
+                "constructor reverted: {:?}",
+                ok.result.data
+            )));
         }
         Ok((
             Contract {
@@ -377,7 +380,8 @@ impl LocalChain {
     ) -> Result<R, HarnessError> {
         let mut data = contract.bundle.selector(message)?.to_vec();
         args.encode_to(&mut data);
-        let (address, origin, gas_limit) = (contract.address.clone(), origin.clone(), self.gas_limit);
+        let (address, origin, gas_limit) =
+            (contract.address.clone(), origin.clone(), self.gas_limit);
         let result = self.sandbox.execute_with(|| {
             with_transaction(|| {
                 let result = pallet_contracts::Pallet::<MinimalSandboxRuntime>::bare_call(
@@ -394,17 +398,19 @@ impl LocalChain {
                 TransactionOutcome::Rollback(Ok::<_, DispatchError>(result.result))
             })
         });
-        let ok = result
-            .and_then(|r| r)
-            .map_err(|e| HarnessError::Dispatch {
-                name: message.to_owned(),
-                error: format!("{e:?}"),
-            })?;
+        let ok = result.and_then(|r| r).map_err(|e| HarnessError::Dispatch {
+            name: message.to_owned(),
+            error: format!("{e:?}"),
+        })?;
         decode_message_result::<R>(message, &ok.data)
     }
 
     /// Uploads code without instantiating it; returns its code hash (for upgrades).
-    pub fn upload(&mut self, bundle: &Bundle, origin: &AccountId32) -> Result<[u8; 32], HarnessError> {
+    pub fn upload(
+        &mut self,
+        bundle: &Bundle,
+        origin: &AccountId32,
+    ) -> Result<[u8; 32], HarnessError> {
         let result = self.sandbox.upload_contract(
             bundle.wasm.clone(),
             origin.clone(),
@@ -422,12 +428,11 @@ impl LocalChain {
 
 /// ink! wraps every message's output in `Result<_, LangError>`.
 fn decode_message_result<R: Decode>(name: &str, mut data: &[u8]) -> Result<R, HarnessError> {
-    let decoded = <Result<R, ink::LangError>>::decode(&mut data).map_err(|error| {
-        HarnessError::Decode {
+    let decoded =
+        <Result<R, ink::LangError>>::decode(&mut data).map_err(|error| HarnessError::Decode {
             name: name.to_owned(),
             error,
-        }
-    })?;
+        })?;
     decoded.map_err(|e| HarnessError::Dispatch {
         name: name.to_owned(),
         error: format!("{e:?}"),

@@ -162,7 +162,11 @@ impl Market {
     pub fn fund_tokens(&mut self, to: &AccountId32, amount: u128) {
         let admin = self.admin.clone();
         let outcome = self
-            .token_call(&admin, "PSP22::transfer", &(to_ink(to), amount, Vec::<u8>::new()))
+            .token_call(
+                &admin,
+                "PSP22::transfer",
+                &(to_ink(to), amount, Vec::<u8>::new()),
+            )
             .expect("token transfer");
         assert_eq!(outcome.value, Ok(()), "token transfer refused");
     }

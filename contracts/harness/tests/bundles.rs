@@ -30,7 +30,11 @@ fn every_wasm_is_mvp_plus_sign_extension_and_fits_the_node() {
             wasm.len()
         );
         // The bundle carries the same code.
-        assert_eq!(Bundle::load(name).unwrap().wasm, wasm, "{name}.contract is stale");
+        assert_eq!(
+            Bundle::load(name).unwrap().wasm,
+            wasm,
+            "{name}.contract is stale"
+        );
     }
 }
 
@@ -43,7 +47,9 @@ fn a_wasm_with_bulk_memory_is_refused_by_the_check() {
     )
     .unwrap();
     let features = WasmFeatures::MUTABLE_GLOBAL | WasmFeatures::SIGN_EXTENSION;
-    assert!(Validator::new_with_features(features).validate_all(&wasm).is_err());
+    assert!(Validator::new_with_features(features)
+        .validate_all(&wasm)
+        .is_err());
     assert!(Validator::new().validate_all(&wasm).is_ok());
 }
 

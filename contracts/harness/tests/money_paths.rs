@@ -3,9 +3,7 @@
 
 use contract_harness::{
     market::{sample_offer, Market, Settings},
-    market_types::{
-        decode::MarketEvent, Asset, OfferId, OfferStatus, PurchaseId, PurchaseStatus,
-    },
+    market_types::{decode::MarketEvent, Asset, OfferId, OfferStatus, PurchaseId, PurchaseStatus},
     to_ink, Balance, Outcome,
 };
 use drink::AccountId32;
@@ -28,7 +26,12 @@ fn names(outcome: &Outcome<impl Sized>) -> Vec<&'static str> {
     outcome
         .events
         .iter()
-        .map(|e| e.decode_market().expect("a marketplace event").expect("decodes").name())
+        .map(|e| {
+            e.decode_market()
+                .expect("a marketplace event")
+                .expect("decodes")
+                .name()
+        })
         .collect()
 }
 
@@ -44,10 +47,16 @@ fn list_and_buy(m: &mut Market, asset: Asset, price: Balance, payees: &[AccountI
     let offer = sample_offer(
         price,
         asset,
-        &[(&payees[0], 5_000), (&payees[1], 3_000), (&payees[2], 2_000)],
+        &[
+            (&payees[0], 5_000),
+            (&payees[1], 3_000),
+            (&payees[2], 2_000),
+        ],
     );
     let bond = m.config().min_bond;
-    let outcome = m.call::<OfferId>(&owner, "create_offer", &offer, bond).unwrap();
+    let outcome = m
+        .call::<OfferId>(&owner, "create_offer", &offer, bond)
+        .unwrap();
     let offer_id = outcome.value.unwrap();
     assert_eq!(names(&outcome), ["OfferCreated"]);
     m.check_solvency().unwrap();
@@ -70,7 +79,10 @@ fn list_and_buy(m: &mut Market, asset: Asset, price: Balance, payees: &[AccountI
         .collect();
     match &events[..] {
         [MarketEvent::PurchaseCreated(e)] => {
-            assert_eq!((e.purchase_id, e.offer_id, e.amount), (purchase_id, offer_id, price));
+            assert_eq!(
+                (e.purchase_id, e.offer_id, e.amount),
+                (purchase_id, offer_id, price)
+            );
             assert_eq!(e.buyer, to_ink(&buyer));
             assert_eq!(e.buyer_pk, BUYER_PK);
         }
@@ -108,16 +120,27 @@ fn deliver_and_settle(
 
     let window = m.config().dispute_window;
     m.chain.build_blocks(window);
-    let early = m.call::<()>(&anyone, "settle", &sale.purchase_id, 0).unwrap();
-    assert_eq!(early.value, Err(contract_harness::market_types::Error::DisputeWindowOpen));
+    let early = m
+        .call::<()>(&anyone, "settle", &sale.purchase_id, 0)
+        .unwrap();
+    assert_eq!(
+        early.value,
+        Err(contract_harness::market_types::Error::DisputeWindowOpen)
+    );
     m.chain.build_blocks(1);
-    let outcome = m.call::<()>(&anyone, "settle", &sale.purchase_id, 0).unwrap();
+    let outcome = m
+        .call::<()>(&anyone, "settle", &sale.purchase_id, 0)
+        .unwrap();
     assert_eq!(outcome.value, Ok(()));
 
     // fee 2.5% rounded down, the rest split 50/30/20 rounded down, dust to the first.
     let fee = price * 250 / 10_000;
     let rest = price - fee;
-    let shares = [rest * 5_000 / 10_000, rest * 3_000 / 10_000, rest * 2_000 / 10_000];
+    let shares = [
+        rest * 5_000 / 10_000,
+        rest * 3_000 / 10_000,
+        rest * 2_000 / 10_000,
+    ];
     let dust = rest - shares.iter().sum::<u128>();
     let expected = [shares[0] + dust, shares[1], shares[2]];
     match outcome.events[0].decode_market().unwrap().unwrap() {
@@ -135,7 +158,10 @@ fn deliver_and_settle(
     assert_eq!(m.credit_of(&fee_recipient, asset), fee);
     assert_eq!(m.liabilities(asset).escrow, 0);
     assert_eq!(m.liabilities(asset).credited, price + bond_released);
-    assert_eq!(m.purchase(sale.purchase_id).unwrap().status, PurchaseStatus::Settled);
+    assert_eq!(
+        m.purchase(sale.purchase_id).unwrap().status,
+        PurchaseStatus::Settled
+    );
     assert_eq!(m.offer(sale.offer_id).unwrap().open_purchases, 0);
     m.check_solvency().unwrap();
 }
@@ -152,7 +178,10 @@ fn everyone_withdraws(m: &mut Market, asset: Asset, accounts: &[AccountId32]) {
         let native_change = net_change(native_before, m.chain.free_balance(account), &outcome);
         let token_change = m.token_balance(account) - tokens_before;
         match asset {
-            Asset::Native => assert_eq!((native_change, token_change), (i128::try_from(credit).unwrap(), 0)),
+            Asset::Native => assert_eq!(
+                (native_change, token_change),
+                (i128::try_from(credit).unwrap(), 0)
+            ),
             Asset::Psp22(_) => assert_eq!((native_change, token_change), (0, credit)),
         }
         assert_eq!(m.credit_of(account, asset), 0);
@@ -162,7 +191,11 @@ fn everyone_withdraws(m: &mut Market, asset: Asset, accounts: &[AccountId32]) {
 }
 
 fn payees(m: &mut Market) -> [AccountId32; 3] {
-    [m.chain.account("alice"), m.chain.account("bob"), m.chain.account("carol")]
+    [
+        m.chain.account("alice"),
+        m.chain.account("bob"),
+        m.chain.account("carol"),
+    ]
 }
 
 #[test]
@@ -207,18 +240,33 @@ fn refund_after_the_deadline_when_nothing_was_delivered() {
     let deadline = m.purchase(sale.purchase_id).unwrap().delivery_deadline;
     let now = m.chain.block_number();
     m.chain.build_blocks(deadline - now);
-    let early = m.call::<()>(&buyer, "refund", &sale.purchase_id, 0).unwrap();
-    assert_eq!(early.value, Err(contract_harness::market_types::Error::DeliveryDeadlineNotReached));
+    let early = m
+        .call::<()>(&buyer, "refund", &sale.purchase_id, 0)
+        .unwrap();
+    assert_eq!(
+        early.value,
+        Err(contract_harness::market_types::Error::DeliveryDeadlineNotReached)
+    );
     m.chain.build_blocks(1);
     // The owner can no longer deliver, and anyone can trigger the refund.
     let owner = m.chain.account("owner");
-    let late = m.call::<()>(&owner, "deliver", &(sale.purchase_id, ENVELOPE), 0).unwrap();
-    assert_eq!(late.value, Err(contract_harness::market_types::Error::DeliveryDeadlinePassed));
+    let late = m
+        .call::<()>(&owner, "deliver", &(sale.purchase_id, ENVELOPE), 0)
+        .unwrap();
+    assert_eq!(
+        late.value,
+        Err(contract_harness::market_types::Error::DeliveryDeadlinePassed)
+    );
     let anyone = m.chain.account("anyone");
-    let outcome = m.call::<()>(&anyone, "refund", &sale.purchase_id, 0).unwrap();
+    let outcome = m
+        .call::<()>(&anyone, "refund", &sale.purchase_id, 0)
+        .unwrap();
     assert_eq!(outcome.value, Ok(()));
     assert_eq!(names(&outcome), ["PurchaseRefunded"]);
-    assert_eq!(m.purchase(sale.purchase_id).unwrap().status, PurchaseStatus::Refunded);
+    assert_eq!(
+        m.purchase(sale.purchase_id).unwrap().status,
+        PurchaseStatus::Refunded
+    );
     assert_eq!(m.credit_of(&buyer, Asset::Native), price);
     for payee in &payees {
         assert_eq!(m.credit_of(payee, Asset::Native), 0);
@@ -239,7 +287,11 @@ fn fee_is_fixed_at_purchase_time_and_dust_goes_to_the_first_payee() {
     let offer = sample_offer(
         100,
         Asset::Native,
-        &[(&payees[0], 3_333), (&payees[1], 3_333), (&payees[2], 3_334)],
+        &[
+            (&payees[0], 3_333),
+            (&payees[1], 3_333),
+            (&payees[2], 3_334),
+        ],
     );
     let offer_id: OfferId = m.must(&owner, "create_offer", &offer, 1_000);
     m.must::<()>(&admin, "set_fee", &(0u16, to_ink(&fee_recipient)), 0);
@@ -267,12 +319,17 @@ fn delisting_returns_the_bond_once_no_purchase_is_open() {
     let payees = payees(&mut m);
     let owner = m.chain.account("owner");
     let sale = list_and_buy(&mut m, Asset::Native, 9_000, &payees);
-    let outcome = m.call::<()>(&owner, "delist_offer", &sale.offer_id, 0).unwrap();
+    let outcome = m
+        .call::<()>(&owner, "delist_offer", &sale.offer_id, 0)
+        .unwrap();
     assert_eq!(outcome.value, Ok(()));
     assert_eq!(names(&outcome), ["OfferStatusChanged"]); // purchase open: bond stays
     assert_eq!(m.credit_of(&owner, Asset::Native), 0);
     assert_eq!(m.liabilities(Asset::Native).bonds, 1_000);
-    assert_eq!(m.offer(sale.offer_id).unwrap().status, OfferStatus::Delisted);
+    assert_eq!(
+        m.offer(sale.offer_id).unwrap().status,
+        OfferStatus::Delisted
+    );
     // Delisting does not cancel the open purchase: the owner still delivers.
     deliver_and_settle(&mut m, &sale, Asset::Native, 9_000, &payees, 1_000);
     assert_eq!(m.credit_of(&owner, Asset::Native), 1_000);

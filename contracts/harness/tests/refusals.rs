@@ -22,7 +22,10 @@ const ENVELOPE: [u8; 80] = [0x5a; 80];
 /// every account involved, and the contract's own balances.
 fn digest(m: &mut Market, accounts: &[AccountId32]) -> String {
     let (last_offer, last_purchase): (OfferId, PurchaseId) = m.query("last_ids", &());
-    let mut out = format!("ids {last_offer} {last_purchase}\nconfig {:?}\n", m.config());
+    let mut out = format!(
+        "ids {last_offer} {last_purchase}\nconfig {:?}\n",
+        m.config()
+    );
     for id in 1..=last_offer {
         let metadata: Option<(String, OfferMetadata)> = m.query("offer_metadata", &id);
         out += &format!("offer {id} {:?} {metadata:?}\n", m.offer(id));
@@ -91,7 +94,13 @@ impl World {
         m.fund_tokens(&buyer, 1_000);
         let admin = m.admin.clone();
         let fee_recipient = m.fee_recipient.clone();
-        let accounts = vec![admin, fee_recipient, owner.clone(), buyer.clone(), payee.clone()];
+        let accounts = vec![
+            admin,
+            fee_recipient,
+            owner.clone(),
+            buyer.clone(),
+            payee.clone(),
+        ];
         Self {
             m,
             owner,
@@ -126,13 +135,27 @@ impl World {
             .m
             .call::<Vec<u8>>(origin, message, args, value)
             .unwrap_or_else(|e| panic!("{message}: {e}"));
-        assert_eq!(outcome.value.err(), Some(expected), "{message} with {expected:?}");
+        assert_eq!(
+            outcome.value.err(),
+            Some(expected),
+            "{message} with {expected:?}"
+        );
         assert!(outcome.reverted, "{message}: an Err must revert");
-        assert!(outcome.events.is_empty(), "{message}: a refusal emits nothing");
+        assert!(
+            outcome.events.is_empty(),
+            "{message}: a refusal emits nothing"
+        );
         assert_eq!(outcome.storage_deposit, 0);
-        assert_eq!(self.m.chain.free_balance(origin), caller_before, "{message}: caller paid");
+        assert_eq!(
+            self.m.chain.free_balance(origin),
+            caller_before,
+            "{message}: caller paid"
+        );
         let after = digest(&mut self.m, &self.accounts);
-        assert_eq!(before, after, "{message} changed state while refusing with {expected:?}");
+        assert_eq!(
+            before, after,
+            "{message} changed state while refusing with {expected:?}"
+        );
         self.seen.insert(format!("{expected:?}"));
     }
 
@@ -165,11 +188,35 @@ fn every_error_variant_refuses_and_changes_nothing() {
     w.refuses(&owner, "set_periods", &(5u32, 5u32), 0, Error::NotAdmin);
     w.refuses(&owner, "set_bonds", &(0u128, 0u128), 0, Error::NotAdmin);
     w.refuses(&owner, "set_paused", &true, 0, Error::NotAdmin);
-    w.refuses(&owner, "transfer_admin", &to_ink(&owner), 0, Error::NotAdmin);
+    w.refuses(
+        &owner,
+        "transfer_admin",
+        &to_ink(&owner),
+        0,
+        Error::NotAdmin,
+    );
     w.refuses(&owner, "set_code", &[0u8; 32], 0, Error::NotAdmin);
-    w.refuses(&admin, "set_fee", &(MAX_FEE_BPS + 1, recipient), 0, Error::FeeTooHigh);
-    w.refuses(&admin, "set_periods", &(0u32, 5u32), 0, Error::InvalidPeriod);
-    w.refuses(&admin, "set_periods", &(5u32, MAX_PERIOD_BLOCKS + 1), 0, Error::InvalidPeriod);
+    w.refuses(
+        &admin,
+        "set_fee",
+        &(MAX_FEE_BPS + 1, recipient),
+        0,
+        Error::FeeTooHigh,
+    );
+    w.refuses(
+        &admin,
+        "set_periods",
+        &(0u32, 5u32),
+        0,
+        Error::InvalidPeriod,
+    );
+    w.refuses(
+        &admin,
+        "set_periods",
+        &(5u32, MAX_PERIOD_BLOCKS + 1),
+        0,
+        Error::InvalidPeriod,
+    );
     w.refuses(&admin, "set_code", &[9u8; 32], 0, Error::UpgradeFailed);
 
     // Offer creation: bond, price, header, metadata bounds, split rules, asset.
@@ -211,7 +258,12 @@ fn every_error_variant_refuses_and_changes_nothing() {
         o.payees = vec![Payee { bps: 5_000, ..p }, Payee { bps: 5_000, ..p }];
     });
     w.refuses(&owner, "create_offer", &o, bond, Error::DuplicatePayee);
-    let o = w.offer_with(|o| o.payees.push(Payee { account: [7; 32].into(), bps: 0 }));
+    let o = w.offer_with(|o| {
+        o.payees.push(Payee {
+            account: [7; 32].into(),
+            bps: 0,
+        })
+    });
     w.refuses(&owner, "create_offer", &o, bond, Error::ZeroShare);
     let o = w.offer_with(|o| o.payees[0].bps = 9_999);
     w.refuses(&owner, "create_offer", &o, bond, Error::SplitNotTotal);
@@ -221,53 +273,212 @@ fn every_error_variant_refuses_and_changes_nothing() {
     w.refuses(&owner, "create_offer", &o, bond, Error::NotAContract);
 
     // Offer management.
-    let meta = OfferMetadata { title: "new".into(), ..Default::default() };
-    w.refuses(&owner, "update_price", &(999u64, 5u128), 0, Error::OfferNotFound);
-    w.refuses(&buyer, "update_price", &(active, 5u128), 0, Error::NotOfferOwner);
-    w.refuses(&buyer, "update_metadata", &(active, "u", &meta), 0, Error::NotOfferOwner);
+    let meta = OfferMetadata {
+        title: "new".into(),
+        ..Default::default()
+    };
+    w.refuses(
+        &owner,
+        "update_price",
+        &(999u64, 5u128),
+        0,
+        Error::OfferNotFound,
+    );
+    w.refuses(
+        &buyer,
+        "update_price",
+        &(active, 5u128),
+        0,
+        Error::NotOfferOwner,
+    );
+    w.refuses(
+        &buyer,
+        "update_metadata",
+        &(active, "u", &meta),
+        0,
+        Error::NotOfferOwner,
+    );
     w.refuses(&buyer, "pause_offer", &active, 0, Error::NotOfferOwner);
-    w.refuses(&owner, "update_price", &(active, 0u128), 0, Error::ZeroPrice);
-    w.refuses(&owner, "update_price", &(delisted, 5u128), 0, Error::OfferDelisted);
-    w.refuses(&owner, "update_metadata", &(delisted, "u", &meta), 0, Error::OfferDelisted);
-    w.refuses(&owner, "update_metadata", &(active, "", &meta), 0, Error::InvalidUri);
-    w.refuses(&owner, "resume_offer", &active, 0, Error::InvalidStatusChange);
-    w.refuses(&owner, "pause_offer", &paused, 0, Error::InvalidStatusChange);
-    w.refuses(&owner, "pause_offer", &delisted, 0, Error::InvalidStatusChange);
-    w.refuses(&owner, "delist_offer", &delisted, 0, Error::InvalidStatusChange);
+    w.refuses(
+        &owner,
+        "update_price",
+        &(active, 0u128),
+        0,
+        Error::ZeroPrice,
+    );
+    w.refuses(
+        &owner,
+        "update_price",
+        &(delisted, 5u128),
+        0,
+        Error::OfferDelisted,
+    );
+    w.refuses(
+        &owner,
+        "update_metadata",
+        &(delisted, "u", &meta),
+        0,
+        Error::OfferDelisted,
+    );
+    w.refuses(
+        &owner,
+        "update_metadata",
+        &(active, "", &meta),
+        0,
+        Error::InvalidUri,
+    );
+    w.refuses(
+        &owner,
+        "resume_offer",
+        &active,
+        0,
+        Error::InvalidStatusChange,
+    );
+    w.refuses(
+        &owner,
+        "pause_offer",
+        &paused,
+        0,
+        Error::InvalidStatusChange,
+    );
+    w.refuses(
+        &owner,
+        "pause_offer",
+        &delisted,
+        0,
+        Error::InvalidStatusChange,
+    );
+    w.refuses(
+        &owner,
+        "delist_offer",
+        &delisted,
+        0,
+        Error::InvalidStatusChange,
+    );
 
     // Purchases.
-    w.refuses(&buyer, "purchase", &(999u64, BUYER_PK), 100, Error::OfferNotFound);
-    w.refuses(&buyer, "purchase", &(paused, BUYER_PK), 100, Error::OfferPaused);
-    w.refuses(&buyer, "purchase", &(delisted, BUYER_PK), 100, Error::OfferDelisted);
-    w.refuses(&buyer, "purchase", &(sold_out, BUYER_PK), 100, Error::SoldOut);
-    w.refuses(&buyer, "purchase", &(active, [0u8; 32]), 100, Error::InvalidBuyerKey);
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(999u64, BUYER_PK),
+        100,
+        Error::OfferNotFound,
+    );
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(paused, BUYER_PK),
+        100,
+        Error::OfferPaused,
+    );
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(delisted, BUYER_PK),
+        100,
+        Error::OfferDelisted,
+    );
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(sold_out, BUYER_PK),
+        100,
+        Error::SoldOut,
+    );
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(active, [0u8; 32]),
+        100,
+        Error::InvalidBuyerKey,
+    );
     for wrong in [0, 99, 101] {
-        w.refuses(&buyer, "purchase", &(active, BUYER_PK), wrong, Error::WrongPayment);
+        w.refuses(
+            &buyer,
+            "purchase",
+            &(active, BUYER_PK),
+            wrong,
+            Error::WrongPayment,
+        );
     }
-    w.refuses(&buyer, "purchase", &(token_offer, BUYER_PK), 1, Error::WrongPayment);
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(token_offer, BUYER_PK),
+        1,
+        Error::WrongPayment,
+    );
     // The buyer holds tokens but approved nothing.
-    w.refuses(&buyer, "purchase", &(token_offer, BUYER_PK), 0, Error::TokenTransferFailed);
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(token_offer, BUYER_PK),
+        0,
+        Error::TokenTransferFailed,
+    );
 
     // Delivery, settlement, refunds, withdrawals.
-    w.refuses(&owner, "deliver", &(999u64, ENVELOPE), 0, Error::PurchaseNotFound);
+    w.refuses(
+        &owner,
+        "deliver",
+        &(999u64, ENVELOPE),
+        0,
+        Error::PurchaseNotFound,
+    );
     w.refuses(&owner, "settle", &999u64, 0, Error::PurchaseNotFound);
     w.refuses(&owner, "refund", &999u64, 0, Error::PurchaseNotFound);
-    w.refuses(&buyer, "deliver", &(pending, ENVELOPE), 0, Error::NotOfferOwner);
-    w.refuses(&owner, "deliver", &(delivered, ENVELOPE), 0, Error::NotPending);
+    w.refuses(
+        &buyer,
+        "deliver",
+        &(pending, ENVELOPE),
+        0,
+        Error::NotOfferOwner,
+    );
+    w.refuses(
+        &owner,
+        "deliver",
+        &(delivered, ENVELOPE),
+        0,
+        Error::NotPending,
+    );
     w.refuses(&buyer, "refund", &delivered, 0, Error::NotPending);
-    w.refuses(&buyer, "refund", &pending, 0, Error::DeliveryDeadlineNotReached);
+    w.refuses(
+        &buyer,
+        "refund",
+        &pending,
+        0,
+        Error::DeliveryDeadlineNotReached,
+    );
     w.refuses(&buyer, "settle", &pending, 0, Error::NotDelivered);
     w.refuses(&buyer, "settle", &delivered, 0, Error::DisputeWindowOpen);
-    w.refuses(&buyer, "withdraw", &Asset::Native, 0, Error::NothingToWithdraw);
+    w.refuses(
+        &buyer,
+        "withdraw",
+        &Asset::Native,
+        0,
+        Error::NothingToWithdraw,
+    );
     let delivery_period = w.m.config().delivery_period;
     w.m.chain.build_blocks(delivery_period + 1);
-    w.refuses(&owner, "deliver", &(pending, ENVELOPE), 0, Error::DeliveryDeadlinePassed);
+    w.refuses(
+        &owner,
+        "deliver",
+        &(pending, ENVELOPE),
+        0,
+        Error::DeliveryDeadlinePassed,
+    );
 
     // A paused market refuses everything but the admin.
     w.m.must::<()>(&admin, "set_paused", &true, 0);
     let ok = w.offer_with(|_| ());
     w.refuses(&owner, "create_offer", &ok, bond, Error::MarketPaused);
-    w.refuses(&buyer, "purchase", &(active, BUYER_PK), 100, Error::MarketPaused);
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(active, BUYER_PK),
+        100,
+        Error::MarketPaused,
+    );
     w.refuses(&owner, "pause_offer", &active, 0, Error::MarketPaused);
     w.refuses(&buyer, "refund", &pending, 0, Error::MarketPaused);
     w.refuses(&buyer, "settle", &delivered, 0, Error::MarketPaused);
@@ -276,15 +487,20 @@ fn every_error_variant_refuses_and_changes_nothing() {
     w.m.check_solvency().unwrap();
 
     // Overflow: escrow of a token priced at u128::MAX cannot take a second purchase.
-    let mut big = Market::deploy(&Settings { token_supply: u128::MAX, ..Settings::default() })
-        .expect("deploy");
+    let mut big = Market::deploy(&Settings {
+        token_supply: u128::MAX,
+        ..Settings::default()
+    })
+    .expect("deploy");
     let big_admin = big.admin.clone();
     let token = big.token_asset();
-        let offer = sample_offer(u128::MAX, token, &[(&payee, 10_000)]);
+    let offer = sample_offer(u128::MAX, token, &[(&payee, 10_000)]);
     let id: OfferId = big.must(&big_admin, "create_offer", &offer, 1_000);
     big.approve_market(&big_admin, u128::MAX);
     big.must::<PurchaseId>(&big_admin, "purchase", &(id, BUYER_PK), 0);
-    let outcome = big.call::<PurchaseId>(&big_admin, "purchase", &(id, BUYER_PK), 0).unwrap();
+    let outcome = big
+        .call::<PurchaseId>(&big_admin, "purchase", &(id, BUYER_PK), 0)
+        .unwrap();
     assert_eq!(outcome.value, Err(Error::Overflow));
     assert!(outcome.reverted);
     assert_eq!(big.liabilities(token).escrow, u128::MAX);

@@ -30,15 +30,26 @@ fn marketplace_stays_solvent_through_a_random_walk() {
     })
     .expect("deploy");
     let admin = m.admin.clone();
-    let owners: Vec<AccountId32> = (0..3).map(|i| m.chain.account(&format!("owner{i}"))).collect();
-    let buyers: Vec<AccountId32> = (0..3).map(|i| m.chain.account(&format!("buyer{i}"))).collect();
-    let payees: Vec<AccountId32> = (0..5).map(|i| m.chain.account(&format!("payee{i}"))).collect();
+    let owners: Vec<AccountId32> = (0..3)
+        .map(|i| m.chain.account(&format!("owner{i}")))
+        .collect();
+    let buyers: Vec<AccountId32> = (0..3)
+        .map(|i| m.chain.account(&format!("buyer{i}")))
+        .collect();
+    let payees: Vec<AccountId32> = (0..5)
+        .map(|i| m.chain.account(&format!("payee{i}")))
+        .collect();
     let token = m.token_asset();
     for buyer in &buyers {
         m.fund_tokens(buyer, 100_000_000);
         m.approve_market(buyer, u128::MAX);
     }
-    let mut everyone: Vec<AccountId32> = owners.iter().chain(&buyers).chain(&payees).cloned().collect();
+    let mut everyone: Vec<AccountId32> = owners
+        .iter()
+        .chain(&buyers)
+        .chain(&payees)
+        .cloned()
+        .collect();
     everyone.push(m.fee_recipient.clone());
 
     let mut offers: Vec<(OfferId, AccountId32)> = Vec::new();
@@ -52,16 +63,23 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                 let owner = owners.choose(&mut rng).unwrap().clone();
                 let n = rng.gen_range(1..=4);
                 let chosen: Vec<_> = payees.choose_multiple(&mut rng, n).collect();
-                let mut split: Vec<(&AccountId32, u16)> = chosen.iter().map(|p| (*p, 10_000 / n as u16)).collect();
+                let mut split: Vec<(&AccountId32, u16)> =
+                    chosen.iter().map(|p| (*p, 10_000 / n as u16)).collect();
                 split[0].1 += 10_000 - (10_000 / n as u16) * n as u16;
-                let asset = if rng.gen_bool(0.5) { Asset::Native } else { token };
+                let asset = if rng.gen_bool(0.5) {
+                    Asset::Native
+                } else {
+                    token
+                };
                 let price: Balance = rng.gen_range(1..1_000_000);
                 let mut offer = sample_offer(price, asset, &split);
                 if rng.gen_bool(0.2) {
                     offer.max_purchases = Some(rng.gen_range(1..4));
                 }
                 let bond = rng.gen_range(1_000..3_000);
-                let outcome = m.call::<OfferId>(&owner, "create_offer", &offer, bond).unwrap();
+                let outcome = m
+                    .call::<OfferId>(&owner, "create_offer", &offer, bond)
+                    .unwrap();
                 if let Ok(id) = outcome.value {
                     offers.push((id, owner));
                 }
@@ -72,7 +90,11 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                 let buyer = buyers.choose(&mut rng).unwrap().clone();
                 let offer = m.offer(offer_id).unwrap();
                 // Mostly the right payment, sometimes a wrong one that must be refused.
-                let mut value = if offer.asset == Asset::Native { offer.price } else { 0 };
+                let mut value = if offer.asset == Asset::Native {
+                    offer.price
+                } else {
+                    0
+                };
                 if rng.gen_bool(0.1) {
                     value += 1;
                 }
@@ -89,11 +111,18 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                 let offer_id = m.purchase(id).unwrap().offer_id;
                 // Usually the owner, sometimes an impostor.
                 let caller = if rng.gen_bool(0.9) {
-                    offers.iter().find(|(o, _)| *o == offer_id).unwrap().1.clone()
+                    offers
+                        .iter()
+                        .find(|(o, _)| *o == offer_id)
+                        .unwrap()
+                        .1
+                        .clone()
                 } else {
                     buyers[0].clone()
                 };
-                let outcome = m.call::<()>(&caller, "deliver", &(id, [9u8; 80]), 0).unwrap();
+                let outcome = m
+                    .call::<()>(&caller, "deliver", &(id, [9u8; 80]), 0)
+                    .unwrap();
                 ("deliver", outcome.value.is_ok())
             }
             55..=66 if !purchases.is_empty() => {
@@ -110,7 +139,11 @@ fn marketplace_stays_solvent_through_a_random_walk() {
             }
             75..=84 => {
                 let caller = everyone.choose(&mut rng).unwrap().clone();
-                let asset = if rng.gen_bool(0.5) { Asset::Native } else { token };
+                let asset = if rng.gen_bool(0.5) {
+                    Asset::Native
+                } else {
+                    token
+                };
                 let credit = m.credit_of(&caller, asset);
                 let outcome = m.call::<Balance>(&caller, "withdraw", &asset, 0).unwrap();
                 assert_eq!(outcome.value.is_ok(), credit > 0, "step {step}: withdraw");
@@ -118,14 +151,18 @@ fn marketplace_stays_solvent_through_a_random_walk() {
             }
             85..=89 if !offers.is_empty() => {
                 let (offer_id, owner) = offers.choose(&mut rng).unwrap().clone();
-                let message = ["pause_offer", "resume_offer", "delist_offer"].choose(&mut rng).unwrap();
+                let message = ["pause_offer", "resume_offer", "delist_offer"]
+                    .choose(&mut rng)
+                    .unwrap();
                 let outcome = m.call::<()>(&owner, message, &offer_id, 0).unwrap();
                 ("offer status", outcome.value.is_ok())
             }
             90..=92 => {
                 let fee: u16 = rng.gen_range(0..=1_100); // above the cap sometimes
                 let recipient = to_ink(&m.fee_recipient);
-                let outcome = m.call::<()>(&admin, "set_fee", &(fee, recipient), 0).unwrap();
+                let outcome = m
+                    .call::<()>(&admin, "set_fee", &(fee, recipient), 0)
+                    .unwrap();
                 assert_eq!(outcome.value.is_ok(), fee <= 1_000, "step {step}: set_fee");
                 ("set_fee", outcome.value.is_ok())
             }
@@ -168,7 +205,17 @@ fn marketplace_stays_solvent_through_a_random_walk() {
     }
     println!("successful calls: {succeeded:?}");
     // The walk must have exercised every path, not just refusals.
-    for name in ["create_offer", "purchase", "deliver", "settle", "refund", "withdraw"] {
-        assert!(succeeded.get(name).copied().unwrap_or(0) > 0, "no successful {name}");
+    for name in [
+        "create_offer",
+        "purchase",
+        "deliver",
+        "settle",
+        "refund",
+        "withdraw",
+    ] {
+        assert!(
+            succeeded.get(name).copied().unwrap_or(0) > 0,
+            "no successful {name}"
+        );
     }
 }

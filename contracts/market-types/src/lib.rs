@@ -293,7 +293,9 @@ pub struct Liabilities {
 impl Liabilities {
     /// The sum, or `None` on overflow.
     pub fn total(&self) -> Option<Balance> {
-        self.escrow.checked_add(self.bonds)?.checked_add(self.credited)
+        self.escrow
+            .checked_add(self.bonds)?
+            .checked_add(self.credited)
     }
 }
 
@@ -665,7 +667,9 @@ pub fn check_split(payees: &[Payee]) -> Result<()> {
         if payees[..i].iter().any(|p| p.account == payee.account) {
             return Err(Error::DuplicatePayee);
         }
-        total = total.checked_add(u32::from(payee.bps)).ok_or(Error::Overflow)?;
+        total = total
+            .checked_add(u32::from(payee.bps))
+            .ok_or(Error::Overflow)?;
     }
     if total != u32::from(BPS_DENOMINATOR) {
         return Err(Error::SplitNotTotal);
@@ -763,10 +767,22 @@ mod tests {
         assert_eq!(check_split(&[]), Err(Error::NoPayees));
         let many: Vec<_> = (0..17).map(|i| payee(i, 1)).collect();
         assert_eq!(check_split(&many), Err(Error::TooManyPayees));
-        assert_eq!(check_split(&[payee(1, 0), payee(2, 10_000)]), Err(Error::ZeroShare));
-        assert_eq!(check_split(&[payee(1, 5_000), payee(1, 5_000)]), Err(Error::DuplicatePayee));
-        assert_eq!(check_split(&[payee(1, 5_000), payee(2, 4_999)]), Err(Error::SplitNotTotal));
-        assert_eq!(check_split(&[payee(1, u16::MAX), payee(2, u16::MAX)]), Err(Error::SplitNotTotal));
+        assert_eq!(
+            check_split(&[payee(1, 0), payee(2, 10_000)]),
+            Err(Error::ZeroShare)
+        );
+        assert_eq!(
+            check_split(&[payee(1, 5_000), payee(1, 5_000)]),
+            Err(Error::DuplicatePayee)
+        );
+        assert_eq!(
+            check_split(&[payee(1, 5_000), payee(2, 4_999)]),
+            Err(Error::SplitNotTotal)
+        );
+        assert_eq!(
+            check_split(&[payee(1, u16::MAX), payee(2, u16::MAX)]),
+            Err(Error::SplitNotTotal)
+        );
         let sixteen: Vec<_> = (0..16).map(|i| payee(i, 625)).collect();
         assert_eq!(check_split(&sixteen), Ok(()));
     }
@@ -776,7 +792,10 @@ mod tests {
         assert_eq!(check_header(&header(64 * 1024)), Ok(()));
         assert_eq!(check_header(&header(4 * 1024)), Ok(()));
         assert_eq!(check_header(&header(256 * 1024)), Ok(()));
-        assert_eq!(check_header(&header(512 * 1024)), Err(Error::ChunkSizeTooLarge));
+        assert_eq!(
+            check_header(&header(512 * 1024)),
+            Err(Error::ChunkSizeTooLarge)
+        );
         assert_eq!(check_header(&header(2 * 1024)), Err(Error::InvalidHeader));
         assert_eq!(check_header(&header(5 * 1024)), Err(Error::InvalidHeader));
         let mut bad = header(64 * 1024);
