@@ -45,8 +45,7 @@ fn main() -> Result<()> {
         &(to_ink(&buyer), 1_000u128, Vec::<u8>::new()),
     )?;
     let baseline = outcome.gas_consumed;
-    measured(&mut rows, "PSP22::transfer (baseline)", outcome)?
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    measured(&mut rows, "PSP22::transfer (baseline)", outcome)?;
 
     let split = [
         (&payees[0], 5_000),
@@ -59,8 +58,7 @@ fn main() -> Result<()> {
         &sample_offer(10_000, Asset::Native, &split),
         1_000,
     )?;
-    let native_offer = measured(&mut rows, "create_offer (3 payees)", outcome)?
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let native_offer = measured(&mut rows, "create_offer (3 payees)", outcome)?;
     let token_offer: OfferId = m.must(
         &owner,
         "create_offer",
@@ -79,8 +77,7 @@ fn main() -> Result<()> {
     m.must::<()>(&owner, "deliver", &(token_purchase, [2u8; 80]), 0);
     m.chain.build_blocks(Settings::default().dispute_window + 1);
     let outcome = m.call::<()>(&buyer, "settle", &native_purchase, 0)?;
-    measured(&mut rows, "settle (3 payees + fee)", outcome)?
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    measured(&mut rows, "settle (3 payees + fee)", outcome)?;
     m.must::<()>(&buyer, "settle", &token_purchase, 0);
     let outcome = m.call::<u128>(&payees[0], "withdraw", &Asset::Native, 0)?;
     measured(&mut rows, "withdraw (native)", outcome)?;
