@@ -161,7 +161,7 @@ fn usage_errors_exit_2() {
     let (c, _, e) = env.run(&["encrypt", "x", "-o", "-"], None);
     assert_eq!(c, 2);
     assert!(
-        e.contains("with -o - give both --key-out and --manifest"),
+        e.contains("with -o - or a device, give both --key-out and --manifest"),
         "{e}"
     );
     let (c, _, _) = env.run(&["--threads", "0", "verify", "x", "--root", CONTRACT], None);
@@ -221,6 +221,19 @@ fn encrypt_decrypt_verify_prove_inspect() {
         "data.dms.key",
     ]);
     assert_eq!(fs::read(env.p("plain-n.csv")).unwrap(), data(4096 * 4 + 10));
+
+    // A device is written to, never replaced by a renamed file.
+    env.ok(&[
+        "decrypt",
+        "data.dms",
+        "-o",
+        "/dev/null",
+        "--key",
+        "data.dms.key",
+        "--root",
+        &root,
+    ]);
+    assert!(!fs::metadata("/dev/null").unwrap().is_file());
 
     let out = env.ok(&["verify", "data.dms", "--root", &root]);
     assert_eq!(out, format!("ok: 5 chunks match content root {root}\n"));

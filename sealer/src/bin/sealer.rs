@@ -268,9 +268,21 @@ fn write_output<T>(
     if is_dash(path) {
         let mut out = stdout_file()?;
         Ok(write(&mut out)?)
+    } else if is_special(path) {
+        // A device or a pipe (/dev/null, a FIFO): write to it, never rename over it.
+        let mut out = File::options()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        write(&mut out).map_err(|e| io_context(e, "writing", path))
     } else {
         sealer::write_atomically(path, write).map_err(|e| io_context(e, "writing", path))
     }
+}
+
+/// An existing output that is not a regular file (a device, a FIFO).
+fn is_special(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Only I/O errors need the path; a failed check speaks for itself.
@@ -314,14 +326,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             manifest,
             chunk_size,
         } => {
-            let (key_out, manifest) = match (key_out, manifest, is_dash(&output)) {
-                (Some(k), Some(m), _) => (k, m),
-                (k, m, false) => (
-                    k.unwrap_or_else(|| with_suffix(&output, ".key")),
-                    m.unwrap_or_else(|| with_suffix(&output, ".manifest.json")),
-                ),
-                (_, _, true) => usage_error("with -o - give both --key-out and --manifest"),
-            };
+            let (key_out, manifest) =
+                match (key_out, manifest, is_dash(&output) || is_special(&output)) {
+                    (Some(k), Some(m), _) => (k, m),
+                    (k, m, false) => (
+                        k.unwrap_or_else(|| with_suffix(&output, ".key")),
+                        m.unwrap_or_else(|| with_suffix(&output, ".manifest.json")),
+                    ),
+                    (_, _, true) => {
+                        usage_error("with -o - or a device, give both --key-out and --manifest")
+                    }
+                };
             refuse_existing(&key_out);
             let mut file = open_input(&input)?;
             // The header holds the length: a pipe is spooled to a private temporary file.
@@ -338,12 +353,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let chunk = ChunkSize::new(chunk_size.into())?;
             let dek = DataKey::generate()?;
             let bar = progress_bar(Some(len));
-            let to_stdout = is_dash(&output);
+            let to_stream = is_dash(&output) || is_special(&output);
             let sealed = write_output(&output, |out| {
                 let enc = Encryptor::new(&dek, len, chunk)?
                     .threads(threads)
                     .progress(|n| bar.inc(n));
-                if to_stdout {
+                if to_stream {
                     enc.encrypt(&mut file, out)
                 } else {
                     // File to file: the workers read and write at offsets themselves.
@@ -392,7 +407,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let mut file = open_input(&input)?;
             let bar = progress_bar(file_len(&file));
-            let files = !is_dash(&input) && !is_dash(&output) && file_len(&file).is_some();
+            let files = !is_dash(&input)
+                && !is_dash(&output)
+                && !is_special(&output)
+                && file_len(&file).is_some();
             write_output(&output, |out| {
                 let dec = dec.progress(|n| bar.inc(n));
                 if files {
