@@ -339,13 +339,12 @@ mod marketplace {
             if let Asset::Psp22(token) = offer.asset {
                 let this = self.env().account_id();
                 let mut token: ink::contract_ref!(PSP22) = token.into();
-                token
-                    .call_mut()
-                    .transfer_from(buyer, this, offer.price, Vec::new())
-                    .try_invoke()
-                    .map_err(|_| Error::TokenTransferFailed)?
-                    .map_err(|_| Error::TokenTransferFailed)?
-                    .map_err(|_| Error::TokenTransferFailed)?;
+                token_outcome(
+                    token
+                        .call_mut()
+                        .transfer_from(buyer, this, offer.price, Vec::new())
+                        .try_invoke(),
+                )?;
             }
             Ok(purchase_id)
         }
@@ -495,13 +494,12 @@ mod marketplace {
                     .map_err(|_| Error::TransferFailed)?,
                 Asset::Psp22(token) => {
                     let mut token: ink::contract_ref!(PSP22) = token.into();
-                    token
-                        .call_mut()
-                        .transfer(account, amount, Vec::new())
-                        .try_invoke()
-                        .map_err(|_| Error::TokenTransferFailed)?
-                        .map_err(|_| Error::TokenTransferFailed)?
-                        .map_err(|_| Error::TokenTransferFailed)?;
+                    token_outcome(
+                        token
+                            .call_mut()
+                            .transfer(account, amount, Vec::new())
+                            .try_invoke(),
+                    )?;
                 }
             }
             Ok(amount)
@@ -753,6 +751,20 @@ mod marketplace {
                 amount,
             });
             Ok(())
+        }
+    }
+
+    /// A PSP22 call fails three ways (the call itself, ink!'s dispatch, the token's own
+    /// error); to the marketplace they all mean the transfer did not happen.
+    fn token_outcome(
+        outcome: core::result::Result<
+            ink::MessageResult<core::result::Result<(), psp22::PSP22Error>>,
+            ink::env::Error,
+        >,
+    ) -> Result<()> {
+        match outcome {
+            Ok(Ok(Ok(()))) => Ok(()),
+            _ => Err(Error::TokenTransferFailed),
         }
     }
 
