@@ -162,19 +162,39 @@ impl<'a> Encryptor<'a> {
     /// As [`Encryptor::encrypt`].
     #[cfg(unix)]
     pub fn encrypt_file(self, input: &File, output: &File) -> Result<Sealed> {
-        let len = input.metadata()?.len();
-        if len != self.header.plaintext_len() {
-            return Err(Error::LengthMismatch {
-                expected: self.header.plaintext_len(),
-                actual: len,
-            });
-        }
+        self.check_file_len(input)?;
         self.run(
             None::<&[u8]>,
             None::<&mut Vec<u8>>,
             Some(input),
             Some(output),
         )
+    }
+
+    /// Encrypts a regular file into any writer (a pipe, a device, standard output):
+    /// the workers read at offsets in parallel, the calling thread writes in order.
+    ///
+    /// # Errors
+    /// As [`Encryptor::encrypt`].
+    #[cfg(unix)]
+    pub fn encrypt_from_file(self, input: &File, output: impl Write) -> Result<Sealed> {
+        self.check_file_len(input)?;
+        let mut output = output;
+        let sealed = self.run(None::<&[u8]>, Some(&mut output), Some(input), None)?;
+        output.flush()?;
+        Ok(sealed)
+    }
+
+    fn check_file_len(&self, input: &File) -> Result<()> {
+        let len = input.metadata()?.len();
+        if len == self.header.plaintext_len() {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                expected: self.header.plaintext_len(),
+                actual: len,
+            })
+        }
     }
 
     fn run<R: Read, W: Write>(
@@ -467,6 +487,27 @@ impl<'a> Decryptor<'a> {
             None,
         )
         .map(|(o, _)| o)
+    }
+
+    /// Decrypts a regular file into any writer (a pipe, a device, standard output):
+    /// the workers read at offsets in parallel, the calling thread writes in order.
+    ///
+    /// # Errors
+    /// As [`Decryptor::decrypt`].
+    #[cfg(unix)]
+    pub fn decrypt_from_file(self, input: &File, output: impl Write) -> Result<Opened> {
+        let hash = self.expected_root.is_some();
+        let mut output = output;
+        let (opened, _) = self.read(
+            None::<&[u8]>,
+            Some(&mut output),
+            Some(input),
+            None,
+            Mode::Decrypt { hash },
+            None,
+        )?;
+        output.flush()?;
+        Ok(opened)
     }
 
     /// Checks a ciphertext's structure and content root without a key; returns the

@@ -45,6 +45,17 @@ pub fn decrypt_both<'a>(
     let filed = make()
         .decrypt_file(&input, &output)
         .map(|o| (o, std::fs::read(dir.path().join("pt")).unwrap()));
+    let mut out = Vec::new();
+    let from_file = make().decrypt_from_file(&input, &mut out).map(|o| (o, out));
+    match (&streamed, &from_file) {
+        (Ok(a), Ok(b)) => assert!(a == b, "from-file and stream paths disagree"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!(
+            "stream {:?} vs from-file {:?}",
+            a.as_ref().err(),
+            b.as_ref().err()
+        ),
+    }
     match (&streamed, &filed) {
         (Ok(a), Ok(b)) => assert!(a == b, "file and stream paths disagree"),
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
@@ -73,5 +84,16 @@ pub fn encrypt_file(
         .threads(threads)
         .encrypt_file(&input, &output)
         .unwrap();
-    (std::fs::read(dir.path().join("ct")).unwrap(), sealed)
+    let mut streamed = Vec::new();
+    let sealed2 = Encryptor::with_nonce_prefix(dek, pt.len() as u64, chunk, PREFIX)
+        .unwrap()
+        .threads(threads)
+        .encrypt_from_file(&input, &mut streamed)
+        .unwrap();
+    let ct = std::fs::read(dir.path().join("ct")).unwrap();
+    assert!(
+        ct == streamed && sealed == sealed2,
+        "encrypt_file and encrypt_from_file disagree"
+    );
+    (ct, sealed)
 }

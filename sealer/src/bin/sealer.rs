@@ -359,7 +359,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .threads(threads)
                     .progress(|n| bar.inc(n));
                 if to_stream {
-                    enc.encrypt(&mut file, out)
+                    enc.encrypt_from_file(&file, out)
                 } else {
                     // File to file: the workers read and write at offsets themselves.
                     enc.encrypt_file(&file, out)
@@ -407,16 +407,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let mut file = open_input(&input)?;
             let bar = progress_bar(file_len(&file));
-            let files = !is_dash(&input)
-                && !is_dash(&output)
-                && !is_special(&output)
-                && file_len(&file).is_some();
+            // A regular input is read at offsets by the workers; a regular output (our
+            // temporary file) is written at offsets by them too.
+            let file_in = !is_dash(&input) && file_len(&file).is_some();
+            let file_out = !is_dash(&output) && !is_special(&output);
             write_output(&output, |out| {
                 let dec = dec.progress(|n| bar.inc(n));
-                if files {
-                    dec.decrypt_file(&file, out)
-                } else {
-                    dec.decrypt(&mut file, out)
+                match (file_in, file_out) {
+                    (true, true) => dec.decrypt_file(&file, out),
+                    (true, false) => dec.decrypt_from_file(&file, out),
+                    (false, _) => dec.decrypt(&mut file, out),
                 }
             })?;
             bar.finish_and_clear();
