@@ -783,6 +783,7 @@ mod marketplace {
     /// real pallet-contracts runtime in `contracts/harness/tests` (the off-chain
     /// environment moves no funds).
     #[cfg(test)]
+    #[allow(clippy::arithmetic_side_effects)] // test arithmetic on small known values
     mod tests {
         use super::*;
         use ink::env::{test, DefaultEnvironment};

@@ -104,8 +104,8 @@ impl Bundle {
         let wasm_hex = json["source"]["wasm"]
             .as_str()
             .ok_or_else(|| malformed("no source.wasm"))?;
-        let wasm = decode_hex(wasm_hex.trim_start_matches("0x"))
-            .ok_or_else(|| malformed("source.wasm is not hex"))?;
+        let wasm = hex::decode(wasm_hex.trim_start_matches("0x"))
+            .map_err(|_| malformed("source.wasm is not hex"))?;
         let mut selectors = HashMap::new();
         for kind in ["constructors", "messages"] {
             let entries = json["spec"][kind]
@@ -115,7 +115,7 @@ impl Bundle {
                 let label = entry["label"].as_str().ok_or_else(|| malformed("label"))?;
                 let selector = entry["selector"]
                     .as_str()
-                    .and_then(|s| decode_hex(s.trim_start_matches("0x")))
+                    .and_then(|s| hex::decode(s.trim_start_matches("0x")).ok())
                     .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
                     .ok_or_else(|| malformed("selector"))?;
                 selectors.insert(label.to_owned(), selector);
@@ -155,16 +155,6 @@ pub fn bundles_dir() -> PathBuf {
             let home = std::env::var_os("HOME").unwrap_or_default();
             Path::new(&home).join(".cache/datamarket/bundles")
         })
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// A deployed contract.
