@@ -12,7 +12,7 @@ use chain::{
         decode::MarketEvent, Asset, Error as MarketError, NewOffer, OfferId, OfferMetadata, Payee,
         Purchase, PurchaseId, PurchaseStatus,
     },
-    rpc::Retry,
+    rpc::{Era, Retry, TxOptions},
     AccountId, Bundle, Chain, ChainError, Contract, InProcessChain, Included, RpcChain, Signer,
 };
 
@@ -282,6 +282,8 @@ fn marketplace_flow<C: Chain>(chain: &mut C) -> (chain::BlockRef, Contract) {
         matches!(error, ChainError::InsufficientFunds { .. }),
         "{error}"
     );
+    eprintln!("refused: {error}");
+    eprintln!("refused: {again}");
 
     (withdrawn.included.block, market)
 }
@@ -409,6 +411,58 @@ fn marketplace_flow_on_a_dev_node() {
         matches!(error, ChainError::InsufficientFunds { .. }),
         "expected InsufficientFunds, got {error}"
     );
+    eprintln!("refused: {error}");
+
+    // The pool's refusals of a well-formed, well-paid transaction, by what is wrong.
+    let alice = Signer::alice();
+    let config = Bundle::load("marketplace")
+        .unwrap()
+        .selector("config")
+        .unwrap();
+    let gas = chain
+        .dry_run_call(&alice.account_id(), &market.address, &config, 0)
+        .unwrap()
+        .gas_required;
+    // Alice has signed several transactions: nonce 0 is spent.
+    let stale = TxOptions {
+        nonce: Some(0),
+        mortality: None,
+    };
+    let error = chain
+        .submit_call_with(&alice, &market.address, &config, 0, gas, stale)
+        .expect_err("a spent nonce");
+    assert!(
+        matches!(error, ChainError::Nonce { .. }),
+        "expected Nonce, got {error}"
+    );
+    eprintln!("refused: {error}");
+    // An era born after the best block.
+    let mut mortality = chain.mortality_from_best().unwrap();
+    mortality.era = Era::mortal(65_536, u64::from(last.number) + 1_000);
+    let unborn = TxOptions {
+        nonce: None,
+        mortality: Some(mortality),
+    };
+    let error = chain
+        .submit_call_with(&alice, &market.address, &config, 0, gas, unborn)
+        .expect_err("an era that has not begun");
+    assert!(
+        matches!(error, ChainError::Era { .. }),
+        "expected Era, got {error}"
+    );
+    eprintln!("refused: {error}");
+    // With the defaults the same transaction goes in.
+    let included = chain
+        .submit_call_with(
+            &alice,
+            &market.address,
+            &config,
+            0,
+            gas,
+            TxOptions::default(),
+        )
+        .expect("a good transaction");
+    assert!(included.block.number > last.number);
     eprintln!("node scenario: {:?}", started.elapsed());
 }
 
@@ -441,4 +495,5 @@ fn unreachable_node_names_its_url() {
         .err()
         .expect("not a WebSocket URL");
     assert!(matches!(error, ChainError::BadUrl { .. }), "{error}");
+    eprintln!("refused: {error}");
 }

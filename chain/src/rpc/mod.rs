@@ -9,7 +9,7 @@
 mod transport;
 
 use scale::{Compact, Decode, Encode};
-use sp_runtime::generic::Era;
+pub use sp_runtime::generic::Era;
 use substrate_api_client::{
     ac_compose_macros::{compose_call, compose_extrinsic_offline},
     ac_node_api::{self, Phase, RawEventDetails},
@@ -55,6 +55,16 @@ impl Default for Mortality {
             tip: 0,
         }
     }
+}
+
+/// Overrides for one transaction; by default the nonce comes from the node's pool and the
+/// era starts at the best block.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TxOptions {
+    /// The nonce to sign with.
+    pub nonce: Option<u32>,
+    /// The era and tip to sign with.
+    pub mortality: Option<Mortality>,
 }
 
 /// Extrinsic parameters for substrate-contracts-node 0.42, whose signed extensions
@@ -168,20 +178,10 @@ impl RpcChain {
         })
     }
 
-    /// Signs `call` for `signer` (nonce from the pool, mortal from the best block) and
-    /// watches it into a block; returns the block and the extrinsic's events.
-    fn submit<Call: Encode + Clone>(
-        &self,
-        signer: &Signer,
-        call: Call,
-        what: &str,
-    ) -> Result<(BlockRef, u32, Vec<RawEventDetails<H256>>), ChainError> {
-        let account = signer.account_id();
-        let fail = |e| client_error(what, Some(&account), e);
-        let nonce = self
-            .api
-            .get_system_account_next_index(to_node(&account))
-            .map_err(fail)?;
+    /// The mortality of a transaction signed now: [`MORTALITY_PERIOD`] blocks from the
+    /// best block.
+    pub fn mortality_from_best(&self) -> Result<Mortality, ChainError> {
+        let fail = |e| client_error("reading the best block", None, e);
         let best = self
             .api
             .get_header(None)
@@ -192,10 +192,83 @@ impl RpcChain {
             .get_block_hash(Some(best.number))
             .map_err(fail)?
             .ok_or_else(|| ChainError::decode("the best block hash", "the node has none"))?;
-        let mortality = Mortality {
+        Ok(Mortality {
             era: Era::mortal(MORTALITY_PERIOD, u64::from(best.number)),
             checkpoint: Some(best_hash),
             tip: 0,
+        })
+    }
+
+    /// [`Chain::submit_call`] with a chosen nonce or era (to send several transactions
+    /// without waiting, or to test the node's refusals).
+    pub fn submit_call_with(
+        &mut self,
+        signer: &Signer,
+        contract: &AccountId,
+        data: &[u8],
+        value: Balance,
+        gas_limit: Weight,
+        options: TxOptions,
+    ) -> Result<Included, ChainError> {
+        let dest = MultiAddress::<AccountId32, u32>::Id(to_node(contract));
+        let call = self.compose("Contracts", "call", |index| {
+            (
+                index,
+                dest,
+                Compact(value),
+                gas_limit,
+                None::<Compact<Balance>>,
+                data.to_vec(),
+            )
+        })?;
+        let (block, extrinsic_index, raw) = self
+            .submit(signer, call, "a contract call", options)
+            .map_err(|error| match error {
+            // The call reverted in its block although the dry run had not.
+            ChainError::Dispatch { failure, .. }
+                if failure.pallet.as_deref() == Some("Contracts")
+                    && failure.error == "ContractReverted" =>
+            {
+                ChainError::Reverted {
+                    contract: account_hex(contract),
+                    message: "call".into(),
+                    revert: crate::Revert::InBlock,
+                }
+            }
+            other => other,
+        })?;
+        let events = raw
+            .iter()
+            .filter_map(contract_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Included {
+            block,
+            extrinsic_index,
+            events,
+        })
+    }
+
+    /// Signs `call` for `signer` (by default: nonce from the pool, mortal from the best
+    /// block) and watches it into a block; returns the block and the extrinsic's events.
+    fn submit<Call: Encode + Clone>(
+        &self,
+        signer: &Signer,
+        call: Call,
+        what: &str,
+        options: TxOptions,
+    ) -> Result<(BlockRef, u32, Vec<RawEventDetails<H256>>), ChainError> {
+        let account = signer.account_id();
+        let fail = |e| client_error(what, Some(&account), e);
+        let nonce = match options.nonce {
+            Some(nonce) => nonce,
+            None => self
+                .api
+                .get_system_account_next_index(to_node(&account))
+                .map_err(fail)?,
+        };
+        let mortality = match options.mortality {
+            Some(mortality) => mortality,
+            None => self.mortality_from_best()?,
         };
         let runtime = self.api.runtime_version();
         let params = ContractsNodeParams::new(
@@ -449,7 +522,8 @@ impl Chain for RpcChain {
                 salt.to_vec(),
             )
         })?;
-        let (block, extrinsic_index, raw) = self.submit(signer, call, "an instantiation")?;
+        let (block, extrinsic_index, raw) =
+            self.submit(signer, call, "an instantiation", TxOptions::default())?;
         let mut address = None;
         let mut events = Vec::new();
         for event in &raw {
@@ -514,42 +588,14 @@ impl Chain for RpcChain {
         value: Balance,
         gas_limit: Weight,
     ) -> Result<Included, ChainError> {
-        let dest = MultiAddress::<AccountId32, u32>::Id(to_node(contract));
-        let call = self.compose("Contracts", "call", |index| {
-            (
-                index,
-                dest,
-                Compact(value),
-                gas_limit,
-                None::<Compact<Balance>>,
-                data.to_vec(),
-            )
-        })?;
-        let (block, extrinsic_index, raw) =
-            self.submit(signer, call, "a contract call")
-                .map_err(|error| match error {
-                    // The call reverted in its block although the dry run had not.
-                    ChainError::Dispatch { failure, .. }
-                        if failure.pallet.as_deref() == Some("Contracts")
-                            && failure.error == "ContractReverted" =>
-                    {
-                        ChainError::Reverted {
-                            contract: account_hex(contract),
-                            message: "call".into(),
-                            revert: crate::Revert::InBlock,
-                        }
-                    }
-                    other => other,
-                })?;
-        let events = raw
-            .iter()
-            .filter_map(contract_event)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Included {
-            block,
-            extrinsic_index,
-            events,
-        })
+        self.submit_call_with(
+            signer,
+            contract,
+            data,
+            value,
+            gas_limit,
+            TxOptions::default(),
+        )
     }
 
     fn free_balance(&mut self, account: &AccountId) -> Result<Balance, ChainError> {
