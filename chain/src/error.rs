@@ -73,8 +73,8 @@ pub enum Revert {
     Lang(ink::LangError),
     /// Another contract's error, as its raw output (for ink!, `Ok(Err(error))` encoded).
     Other(Vec<u8>),
-    /// The transaction reverted in its block although its dry run had not (the state
-    /// changed in between); run the call again to see why.
+    /// The transaction reverted in its block: submitted without a dry run, or the state
+    /// changed after it; dry-run the call to see why.
     InBlock,
 }
 
@@ -110,7 +110,7 @@ impl fmt::Display for Revert {
             Self::Market(error) => write!(f, "{error:?}"),
             Self::Lang(error) => write!(f, "ink! could not dispatch it ({error:?})"),
             Self::Other(data) => write!(f, "output 0x{}", hex::encode(data)),
-            Self::InBlock => f.write_str("in its block, after a successful dry run"),
+            Self::InBlock => f.write_str("in its block (dry-run it to see why)"),
         }
     }
 }

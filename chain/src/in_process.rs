@@ -15,7 +15,10 @@ use drink::{
         storage::{with_transaction, TransactionOutcome},
         traits::{Hooks, PalletInfo as _},
     },
-    minimal::{MinimalSandbox, MinimalSandboxRuntime as Runtime, PalletInfo, RuntimeEvent},
+    minimal::{
+        MinimalSandbox, MinimalSandboxRuntime as Runtime, PalletInfo, RuntimeCall, RuntimeEvent,
+        RuntimeOrigin,
+    },
     pallet_balances, pallet_contracts,
     pallet_contracts::{Code, CollectEvents, DebugInfo, Determinism},
     pallet_timestamp,
@@ -23,7 +26,10 @@ use drink::{
     AccountId32, DispatchError, Sandbox,
 };
 use ink_sandbox::{
-    frame_support::dispatch::{DispatchClass, DispatchInfo, Pays},
+    frame_support::{
+        dispatch::{DispatchClass, DispatchInfo, Pays},
+        sp_runtime::{traits::Dispatchable, DispatchErrorWithPostInfo},
+    },
     frame_system::{self, Phase},
     macros::BlockBuilder,
 };
@@ -127,22 +133,7 @@ impl InProcessChain {
             let events = System::events()
                 .into_iter()
                 .enumerate()
-                .filter_map(|(index, record)| match record.event {
-                    RuntimeEvent::Contracts(pallet_contracts::Event::ContractEmitted {
-                        contract,
-                        data,
-                    }) => Some(ContractEvent {
-                        event_index: index as u32,
-                        extrinsic_index: match record.phase {
-                            Phase::ApplyExtrinsic(i) => Some(i),
-                            _ => None,
-                        },
-                        contract: from_runtime(&contract),
-                        topics: record.topics.iter().map(|t| t.0).collect(),
-                        data,
-                    }),
-                    _ => None,
-                })
+                .filter_map(|(index, record)| contract_event(index, record))
                 .collect::<Vec<_>>();
             // BlockBuilder::finalize_block, keeping the whole header rather than its hash.
             Contracts::on_finalize(number);
@@ -164,45 +155,42 @@ impl InProcessChain {
         self.blocks.push(SealedBlock { header, events });
     }
 
-    /// Applies `f` as the next extrinsic of the current block and seals the block unless
-    /// batching: the events it deposits are its own.
+    /// Applies `f` as the next extrinsic of the current block: `outcome` says what it
+    /// weighed and whether it failed, as the block records it (`ExtrinsicSuccess` or
+    /// `ExtrinsicFailed`). Returns `f`'s result, the extrinsic's index and its contract
+    /// events.
     fn apply<T>(
         &mut self,
-        weight: impl FnOnce(&T) -> Weight,
         f: impl FnOnce() -> T,
+        outcome: impl FnOnce(&T) -> (Weight, Result<(), DispatchError>),
     ) -> (T, u32, Vec<ContractEvent>) {
-        let (result, index, events) = self.sandbox.execute_with(|| {
+        self.sandbox.execute_with(|| {
             let index = System::extrinsic_index().unwrap_or_default();
-            let before = System::event_count();
+            let before = System::event_count() as usize;
             let result = f();
-            let used = weight(&result);
+            let (used, dispatched) = outcome(&result);
             let info = DispatchInfo {
                 weight: drink::Weight::from_parts(used.ref_time, used.proof_size),
                 class: DispatchClass::Normal,
                 pays_fee: Pays::Yes,
             };
-            System::note_applied_extrinsic(&Ok(().into()), info);
+            let dispatched =
+                dispatched
+                    .map(|()| ().into())
+                    .map_err(|error| DispatchErrorWithPostInfo {
+                        post_info: Default::default(),
+                        error,
+                    });
+            System::note_applied_extrinsic(&dispatched, info);
             let events = System::events()
                 .into_iter()
                 .enumerate()
-                .skip(before as usize)
-                .filter_map(|(i, record)| match record.event {
-                    RuntimeEvent::Contracts(pallet_contracts::Event::ContractEmitted {
-                        contract,
-                        data,
-                    }) if record.phase == Phase::ApplyExtrinsic(index) => Some(ContractEvent {
-                        event_index: i as u32,
-                        extrinsic_index: Some(index),
-                        contract: from_runtime(&contract),
-                        topics: record.topics.iter().map(|t| t.0).collect(),
-                        data,
-                    }),
-                    _ => None,
-                })
+                .skip(before)
+                .filter_map(|(i, record)| contract_event(i, record))
+                .filter(|event| event.extrinsic_index == Some(index))
                 .collect::<Vec<_>>();
             (result, index, events)
-        });
-        (result, index, events)
+        })
     }
 
     /// The block the current transactions go into, sealing it unless batching.
@@ -222,6 +210,28 @@ impl InProcessChain {
             extrinsic_index,
             events,
         }
+    }
+}
+
+/// A `ContractEmitted` event record, as the chain's [`ContractEvent`].
+fn contract_event(
+    index: usize,
+    record: ink_sandbox::EventRecordOf<Runtime>,
+) -> Option<ContractEvent> {
+    match record.event {
+        RuntimeEvent::Contracts(pallet_contracts::Event::ContractEmitted { contract, data }) => {
+            Some(ContractEvent {
+                event_index: index as u32,
+                extrinsic_index: match record.phase {
+                    Phase::ApplyExtrinsic(i) => Some(i),
+                    _ => None,
+                },
+                contract: from_runtime(&contract),
+                topics: record.topics.iter().map(|t| t.0).collect(),
+                data,
+            })
+        }
+        _ => None,
     }
 }
 
@@ -340,7 +350,6 @@ impl Chain for InProcessChain {
         let runtime_origin = to_runtime(&origin);
         let limit = drink::Weight::from_parts(gas_limit.ref_time, gas_limit.proof_size);
         let (result, index, events) = self.apply(
-            |r: &pallet_contracts::ContractInstantiateResult<_, _, _>| weight(r.gas_consumed),
             || {
                 Contracts::bare_instantiate(
                     runtime_origin,
@@ -352,6 +361,12 @@ impl Chain for InProcessChain {
                     salt.to_vec(),
                     DebugInfo::Skip,
                     CollectEvents::Skip,
+                )
+            },
+            |r| {
+                (
+                    weight(r.gas_consumed),
+                    r.result.as_ref().map(|_| ()).map_err(|e| *e),
                 )
             },
         );
@@ -422,7 +437,6 @@ impl Chain for InProcessChain {
         let (runtime_origin, dest) = (to_runtime(&origin), to_runtime(contract));
         let limit = drink::Weight::from_parts(gas_limit.ref_time, gas_limit.proof_size);
         let (result, index, events) = self.apply(
-            |r: &pallet_contracts::ContractExecResult<_, _>| weight(r.gas_consumed),
             || {
                 Contracts::bare_call(
                     runtime_origin,
@@ -434,6 +448,12 @@ impl Chain for InProcessChain {
                     DebugInfo::Skip,
                     CollectEvents::Skip,
                     Determinism::Enforced,
+                )
+            },
+            |r| {
+                (
+                    weight(r.gas_consumed),
+                    r.result.as_ref().map(|_| ()).map_err(|e| *e),
                 )
             },
         );
@@ -448,6 +468,27 @@ impl Chain for InProcessChain {
                 revert: crate::Revert::InBlock,
             });
         }
+        Ok(included)
+    }
+
+    fn transfer(
+        &mut self,
+        signer: &Signer,
+        to: &AccountId,
+        amount: Balance,
+    ) -> Result<Included, ChainError> {
+        let origin = signer.account_id();
+        let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+            dest: to_runtime(to).into(),
+            value: amount,
+        });
+        let who = RuntimeOrigin::signed(to_runtime(&origin));
+        let (result, index, events) = self.apply(
+            || call.dispatch(who),
+            |r| (Weight::default(), r.map(|_| ()).map_err(|e| e.error)),
+        );
+        let included = self.included(index, events);
+        result.map_err(|e| ChainError::dispatch("a transfer", &origin, failure(e.error)))?;
         Ok(included)
     }
 

@@ -211,6 +211,14 @@ pub trait Chain {
         gas_limit: Weight,
     ) -> Result<Included, ChainError>;
 
+    /// Transfers `amount` native tokens from `signer` to `to`, keeping the sender alive.
+    fn transfer(
+        &mut self,
+        signer: &Signer,
+        to: &AccountId,
+        amount: Balance,
+    ) -> Result<Included, ChainError>;
+
     /// The account's free native balance.
     fn free_balance(&mut self, account: &AccountId) -> Result<Balance, ChainError>;
 

@@ -285,7 +285,32 @@ fn marketplace_flow<C: Chain>(chain: &mut C) -> (chain::BlockRef, Contract) {
     eprintln!("refused: {error}");
     eprintln!("refused: {again}");
 
-    (withdrawn.included.block, market)
+    // Funded by Alice, it can pay; it cannot send more than it has.
+    let funding = 10 * PRICE;
+    let sent = chain
+        .transfer(&admin, &poor.account_id(), funding)
+        .expect("a transfer");
+    assert!(sent.block.number > withdrawn.included.block.number);
+    assert_eq!(chain.free_balance(&poor.account_id()).unwrap(), funding);
+    let error = chain
+        .transfer(&poor, &admin.account_id(), 2 * funding)
+        .expect_err("more than it has");
+    assert!(
+        matches!(error, ChainError::InsufficientFunds { .. }),
+        "{error}"
+    );
+    eprintln!("refused: {error}");
+
+    let last = chain
+        .finalized_head()
+        .unwrap()
+        .number
+        .max(sent.block.number);
+    let last = chain::BlockRef {
+        number: last,
+        hash: chain.block_hash(last).unwrap().expect("the last block"),
+    };
+    (last, market)
 }
 
 #[test]
@@ -394,22 +419,34 @@ fn marketplace_flow_on_a_dev_node() {
         Some(MarketError::PurchaseNotFound),
         "{error}"
     );
-    // ...so submit directly, as a client that skipped the dry run would.
+    // ...so submit directly, as a client that skipped the dry run would: an account with
+    // nothing cannot pay the fees...
+    let empty = Signer::from_secret_uri("//DatamarketEmpty", "test").unwrap();
+    let gas = chain::Weight {
+        ref_time: 1_000_000_000,
+        proof_size: 100_000,
+    };
     let error = chain
-        .submit_call(
-            &poor,
-            &market.address,
-            &[0u8; 4],
-            0,
-            chain::Weight {
-                ref_time: 1_000_000_000,
-                proof_size: 100_000,
-            },
-        )
+        .submit_call(&empty, &market.address, &[0u8; 4], 0, gas)
         .expect_err("an empty account pays no fees");
     assert!(
         matches!(error, ChainError::InsufficientFunds { .. }),
         "expected InsufficientFunds, got {error}"
+    );
+    eprintln!("refused: {error}");
+    // ...and a funded one pays for a call that reverts in its block (unknown selector).
+    let error = chain
+        .submit_call(&poor, &market.address, &[0u8; 4], 0, gas)
+        .expect_err("no message has selector 0x00000000");
+    assert!(
+        matches!(
+            error,
+            ChainError::Reverted {
+                revert: chain::Revert::InBlock,
+                ..
+            }
+        ),
+        "expected an in-block revert, got {error}"
     );
     eprintln!("refused: {error}");
 

@@ -598,6 +598,25 @@ impl Chain for RpcChain {
         )
     }
 
+    fn transfer(
+        &mut self,
+        signer: &Signer,
+        to: &AccountId,
+        amount: Balance,
+    ) -> Result<Included, ChainError> {
+        let dest = MultiAddress::<AccountId32, u32>::Id(to_node(to));
+        let call = self.compose("Balances", "transfer_keep_alive", |index| {
+            (index, dest, Compact(amount))
+        })?;
+        let (block, extrinsic_index, _) =
+            self.submit(signer, call, "a transfer", TxOptions::default())?;
+        Ok(Included {
+            block,
+            extrinsic_index,
+            events: Vec::new(),
+        })
+    }
+
     fn free_balance(&mut self, account: &AccountId) -> Result<Balance, ChainError> {
         let data = self
             .api
