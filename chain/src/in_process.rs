@@ -97,7 +97,9 @@ impl InProcessChain {
     }
 
     /// Runs `f` with every transaction it submits going into one block, sealed at the
-    /// end (even when `f` fails, so that what it did is not lost).
+    /// end (even when `f` fails, so that what it did is not lost). Inside, each
+    /// [`Included`] carries the block's number and an all-zero hash: the block gets its
+    /// hash when it is sealed; read it then with [`Chain::block_hash`].
     pub fn batch<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
         let outer = std::mem::replace(&mut self.batching, true);
         let result = f(self);

@@ -500,6 +500,21 @@ fn marketplace_flow_on_a_dev_node() {
         )
         .expect("a good transaction");
     assert!(included.block.number > last.number);
+    // A node that goes away mid-session: the next request says so, with the URL.
+    let quick = Retry {
+        attempts: 2,
+        first_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(50),
+    };
+    let mut second = RpcChain::connect_with(node.url(), quick).expect("a second client");
+    let url = node.url().to_owned();
+    drop(node);
+    let error = second.finalized_head().expect_err("the node is gone");
+    assert!(
+        matches!(&error, ChainError::Unreachable { url: u, .. } if *u == url),
+        "expected Unreachable, got {error}"
+    );
+    eprintln!("refused: {error}");
     eprintln!("node scenario: {:?}", started.elapsed());
 }
 
