@@ -289,7 +289,7 @@ fn failure(error: DispatchError) -> DispatchFailure {
 
 impl Chain for InProcessChain {
     fn endpoint(&self) -> String {
-        "in-process".into()
+        crate::IN_PROCESS.into()
     }
 
     fn dry_run_instantiate(

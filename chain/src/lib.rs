@@ -233,4 +233,25 @@ pub trait Chain {
 
     /// The `ContractEmitted` events of the block with this hash, in order.
     fn contract_events(&mut self, hash: BlockHash) -> Result<Vec<ContractEvent>, ChainError>;
+
+    /// The header of block `number` on the best chain, if it exists yet.
+    fn header_by_number(&mut self, number: BlockNumber) -> Result<Option<Header>, ChainError> {
+        match self.block_hash(number)? {
+            Some(hash) => self.header(hash),
+            None => Ok(None),
+        }
+    }
+}
+
+/// What [`open`] calls the in-process chain.
+pub const IN_PROCESS: &str = "in-process";
+
+/// Opens the chain at `endpoint`: [`IN_PROCESS`] for a fresh [`InProcessChain`] (the
+/// default of the demo and CI), otherwise a node's `ws://` URL.
+pub fn open(endpoint: &str) -> Result<Box<dyn Chain>, ChainError> {
+    if endpoint == IN_PROCESS {
+        Ok(Box::new(InProcessChain::new()))
+    } else {
+        Ok(Box::new(RpcChain::connect(endpoint)?))
+    }
 }

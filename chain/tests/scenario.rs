@@ -44,7 +44,7 @@ fn offer(owner: AccountId) -> NewOffer {
 
 /// Checks a transaction's block: its header and events read back by hash and number, and
 /// returns its decoded marketplace events.
-fn block_events<C: Chain>(chain: &mut C, included: &Included) -> Vec<MarketEvent> {
+fn block_events<C: Chain + ?Sized>(chain: &mut C, included: &Included) -> Vec<MarketEvent> {
     let block = included.block;
     assert_eq!(chain.block_hash(block.number).unwrap(), Some(block.hash));
     let header = chain
@@ -75,7 +75,7 @@ fn names(events: &[MarketEvent]) -> Vec<&'static str> {
 }
 
 /// The scenario. Returns the last block it made and the marketplace.
-fn marketplace_flow<C: Chain>(chain: &mut C) -> (chain::BlockRef, Contract) {
+fn marketplace_flow<C: Chain + ?Sized>(chain: &mut C) -> (chain::BlockRef, Contract) {
     let admin = Signer::alice();
     let owner = Signer::bob();
     let buyer = Signer::dev("Charlie");
@@ -315,10 +315,15 @@ fn marketplace_flow<C: Chain>(chain: &mut C) -> (chain::BlockRef, Contract) {
 
 #[test]
 fn marketplace_flow_in_process() {
-    let mut chain = InProcessChain::new();
+    // Through `open`, as a program that picks its backend at run time would.
+    let mut chain = chain::open(chain::IN_PROCESS).unwrap();
+    assert_eq!(chain.endpoint(), "in-process");
     let started = Instant::now();
-    let (last, _) = marketplace_flow(&mut chain);
+    let (last, _) = marketplace_flow(&mut *chain);
     assert_eq!(chain.finalized_head().unwrap(), last);
+    let header = chain.header_by_number(last.number).unwrap().unwrap();
+    assert_eq!(header.hash, last.hash);
+    assert_eq!(chain.header_by_number(last.number + 1).unwrap(), None);
     eprintln!("in-process scenario: {:?}", started.elapsed());
 }
 
