@@ -195,6 +195,18 @@ impl InProcessChain {
         })
     }
 
+    /// Runs `f` in a storage transaction that is rolled back, as a node's dry run is.
+    fn rolled_back<T>(&mut self, f: impl FnOnce() -> T) -> Result<T, ChainError> {
+        self.sandbox
+            .execute_with(|| {
+                with_transaction(|| TransactionOutcome::Rollback(Ok::<_, DispatchError>(f())))
+            })
+            .map_err(|e| ChainError::Dispatch {
+                what: "a dry run".into(),
+                failure: failure(e),
+            })
+    }
+
     /// The block the current transactions go into, sealing it unless batching.
     fn included(&mut self, extrinsic_index: u32, events: Vec<ContractEvent>) -> Included {
         let number = self.sandbox.block_number();
@@ -235,6 +247,63 @@ fn contract_event(
         }
         _ => None,
     }
+}
+
+/// `Contracts::bare_call`, as both the dry run and the transaction run it.
+fn bare_call(
+    origin: &AccountId,
+    contract: &AccountId,
+    data: &[u8],
+    value: Balance,
+    gas_limit: drink::Weight,
+) -> pallet_contracts::ContractExecResult<Balance, ink_sandbox::EventRecordOf<Runtime>> {
+    Contracts::bare_call(
+        to_runtime(origin),
+        to_runtime(contract),
+        value,
+        gas_limit,
+        None,
+        data.to_vec(),
+        DebugInfo::Skip,
+        CollectEvents::Skip,
+        Determinism::Enforced,
+    )
+}
+
+/// `Contracts::bare_instantiate` of new code, as both the dry run and the transaction run it.
+fn bare_instantiate(
+    origin: &AccountId,
+    code: &[u8],
+    data: &[u8],
+    value: Balance,
+    salt: &[u8],
+    gas_limit: drink::Weight,
+) -> pallet_contracts::ContractInstantiateResult<
+    AccountId32,
+    Balance,
+    ink_sandbox::EventRecordOf<Runtime>,
+> {
+    Contracts::bare_instantiate(
+        to_runtime(origin),
+        value,
+        gas_limit,
+        None,
+        Code::Upload(code.to_vec()),
+        data.to_vec(),
+        salt.to_vec(),
+        DebugInfo::Skip,
+        CollectEvents::Skip,
+    )
+}
+
+/// What a block records of a contract call or instantiation: its weight and outcome.
+fn recorded<R, E>(
+    result: &pallet_contracts::ContractResult<Result<R, DispatchError>, Balance, E>,
+) -> (Weight, Result<(), DispatchError>) {
+    (
+        weight(result.gas_consumed),
+        result.result.as_ref().map(|_| ()).map_err(|e| *e),
+    )
 }
 
 fn to_runtime(account: &AccountId) -> AccountId32 {
@@ -300,27 +369,9 @@ impl Chain for InProcessChain {
         value: Balance,
         salt: &[u8],
     ) -> Result<DryInstantiate, ChainError> {
-        let (origin, gas_limit) = (to_runtime(origin), self.gas_limit);
-        let result = self.sandbox.execute_with(|| {
-            with_transaction(|| {
-                let result = Contracts::bare_instantiate(
-                    origin,
-                    value,
-                    gas_limit,
-                    None,
-                    Code::Upload(code.to_vec()),
-                    data.to_vec(),
-                    salt.to_vec(),
-                    DebugInfo::Skip,
-                    CollectEvents::Skip,
-                );
-                TransactionOutcome::Rollback(Ok::<_, DispatchError>(result))
-            })
-        });
-        let result = result.map_err(|e| ChainError::Dispatch {
-            what: "a dry run".into(),
-            failure: failure(e),
-        })?;
+        let gas_limit = self.gas_limit;
+        let result =
+            self.rolled_back(|| bare_instantiate(origin, code, data, value, salt, gas_limit))?;
         Ok(DryInstantiate {
             gas_required: weight(result.gas_required),
             storage_deposit: deposit(&result.storage_deposit),
@@ -349,28 +400,10 @@ impl Chain for InProcessChain {
         gas_limit: Weight,
     ) -> Result<(Included, AccountId), ChainError> {
         let origin = signer.account_id();
-        let runtime_origin = to_runtime(&origin);
         let limit = drink::Weight::from_parts(gas_limit.ref_time, gas_limit.proof_size);
         let (result, index, events) = self.apply(
-            || {
-                Contracts::bare_instantiate(
-                    runtime_origin,
-                    value,
-                    limit,
-                    None,
-                    Code::Upload(code.to_vec()),
-                    data.to_vec(),
-                    salt.to_vec(),
-                    DebugInfo::Skip,
-                    CollectEvents::Skip,
-                )
-            },
-            |r| {
-                (
-                    weight(r.gas_consumed),
-                    r.result.as_ref().map(|_| ()).map_err(|e| *e),
-                )
-            },
+            || bare_instantiate(&origin, code, data, value, salt, limit),
+            recorded,
         );
         let included = self.included(index, events);
         let ok = result
@@ -393,27 +426,8 @@ impl Chain for InProcessChain {
         data: &[u8],
         value: Balance,
     ) -> Result<DryRun, ChainError> {
-        let (origin, dest, gas_limit) = (to_runtime(origin), to_runtime(contract), self.gas_limit);
-        let result = self.sandbox.execute_with(|| {
-            with_transaction(|| {
-                let result = Contracts::bare_call(
-                    origin,
-                    dest,
-                    value,
-                    gas_limit,
-                    None,
-                    data.to_vec(),
-                    DebugInfo::Skip,
-                    CollectEvents::Skip,
-                    Determinism::Enforced,
-                );
-                TransactionOutcome::Rollback(Ok::<_, DispatchError>(result))
-            })
-        });
-        let result = result.map_err(|e| ChainError::Dispatch {
-            what: "a dry run".into(),
-            failure: failure(e),
-        })?;
+        let gas_limit = self.gas_limit;
+        let result = self.rolled_back(|| bare_call(origin, contract, data, value, gas_limit))?;
         Ok(DryRun {
             gas_required: weight(result.gas_required),
             storage_deposit: deposit(&result.storage_deposit),
@@ -436,28 +450,10 @@ impl Chain for InProcessChain {
         gas_limit: Weight,
     ) -> Result<Included, ChainError> {
         let origin = signer.account_id();
-        let (runtime_origin, dest) = (to_runtime(&origin), to_runtime(contract));
         let limit = drink::Weight::from_parts(gas_limit.ref_time, gas_limit.proof_size);
         let (result, index, events) = self.apply(
-            || {
-                Contracts::bare_call(
-                    runtime_origin,
-                    dest,
-                    value,
-                    limit,
-                    None,
-                    data.to_vec(),
-                    DebugInfo::Skip,
-                    CollectEvents::Skip,
-                    Determinism::Enforced,
-                )
-            },
-            |r| {
-                (
-                    weight(r.gas_consumed),
-                    r.result.as_ref().map(|_| ()).map_err(|e| *e),
-                )
-            },
+            || bare_call(&origin, contract, data, value, limit),
+            recorded,
         );
         let included = self.included(index, events);
         let ok = result

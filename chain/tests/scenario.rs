@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use chain::{
     dev_node::DevNode,
     market_types::{
-        decode::MarketEvent, Asset, Error as MarketError, NewOffer, OfferId, OfferMetadata, Payee,
-        Purchase, PurchaseId, PurchaseStatus,
+        decode::MarketEvent, Asset, Error as MarketError, NewOffer, OfferId, Purchase, PurchaseId,
+        PurchaseStatus,
     },
     rpc::{Era, Retry, TxOptions},
     AccountId, Bundle, Chain, ChainError, Contract, InProcessChain, Included, RpcChain, Signer,
@@ -20,26 +20,8 @@ const PRICE: u128 = 5_000_000_000;
 const BOND: u128 = 1_000;
 
 fn offer(owner: AccountId) -> NewOffer {
-    NewOffer {
-        content_root: [0x11; 32],
-        header: contract_harness::market::header(64 * 1024),
-        key_commitment: [0x22; 32],
-        price: PRICE,
-        asset: Asset::Native,
-        uri: "file:///var/lib/datamarket/blobs/steps.dmseal".into(),
-        metadata: OfferMetadata {
-            title: "Daily step counts, 2025".into(),
-            description: "One row per day from a phone's pedometer.".into(),
-            tags: vec!["health".into(), "steps".into()],
-            schema: "date,steps".into(),
-            size: 12_345,
-        },
-        payees: vec![Payee {
-            account: owner,
-            bps: 10_000,
-        }],
-        max_purchases: None,
-    }
+    let owner = drink::AccountId32::new(*owner.as_ref());
+    contract_harness::market::sample_offer(PRICE, Asset::Native, &[(&owner, 10_000)])
 }
 
 /// Checks a transaction's block: its header and events read back by hash and number, and
