@@ -20,6 +20,8 @@
 //! The interface is synchronous: the in-process runtime is, and a node answers within
 //! milliseconds; an async program runs it on a blocking thread.
 
+#![warn(missing_docs)]
+
 pub mod dev_node;
 mod error;
 pub mod in_process;
