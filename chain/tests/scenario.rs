@@ -108,6 +108,15 @@ fn marketplace_flow<C: Chain + ?Sized>(chain: &mut C) -> (chain::BlockRef, Contr
     assert!(created.gas_limit.ref_time > 0);
     let events = block_events(chain, &created.included);
     assert_eq!(names(&events), ["OfferCreated"]);
+    // Its topics, for filtering: the signature, then the offer id and the owner as ink! 5
+    // writes them (values of up to 32 bytes are their encoding, zero-padded).
+    let topics = &created.events()[0].topics;
+    assert_eq!(topics.len(), 3, "{topics:?}");
+    let mut offer_topic = [0u8; 32];
+    offer_topic[..8].copy_from_slice(&offer_id.to_le_bytes());
+    assert_eq!(topics[1], offer_topic);
+    assert_eq!(&topics[2], AsRef::<[u8; 32]>::as_ref(&owner.account_id()));
+    assert_eq!(created.events()[0].contract, market.address);
     let MarketEvent::OfferCreated(event) = &events[0] else {
         unreachable!()
     };
