@@ -250,10 +250,23 @@ pub const IN_PROCESS: &str = "in-process";
 
 /// Opens the chain at `endpoint`: [`IN_PROCESS`] for a fresh [`InProcessChain`] (the
 /// default of the demo and CI), otherwise a node's `ws://` URL.
-pub fn open(endpoint: &str) -> Result<Box<dyn Chain>, ChainError> {
+pub fn open(endpoint: &str) -> Result<Box<dyn Chain + Send>, ChainError> {
     if endpoint == IN_PROCESS {
         Ok(Box::new(InProcessChain::new()))
     } else {
         Ok(Box::new(RpcChain::connect(endpoint)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Both backends can move to another thread (an async program runs them on a
+    /// blocking one).
+    #[test]
+    fn backends_are_send() {
+        fn send<T: Send>() {}
+        send::<crate::InProcessChain>();
+        send::<crate::RpcChain>();
+        send::<Box<dyn crate::Chain + Send>>();
     }
 }
