@@ -378,3 +378,46 @@ impl RawDispatchError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scale::Encode;
+
+    #[test]
+    fn reverts_decode_by_contract() {
+        // What ink! 5 returns for a marketplace message that returned Err(SoldOut).
+        let sold_out = Ok::<Result<u64, _>, ink::LangError>(Err(market_types::Error::SoldOut));
+        let bytes = sold_out.encode();
+        assert_eq!(
+            Revert::decode(MARKETPLACE, &bytes),
+            Revert::Market(market_types::Error::SoldOut)
+        );
+        // The same bytes from another contract are not the marketplace's error.
+        assert_eq!(
+            Revert::decode("token", &bytes),
+            Revert::Other(bytes.clone())
+        );
+        // An unknown selector.
+        let lang = Err::<(), _>(ink::LangError::CouldNotReadInput).encode();
+        assert_eq!(
+            Revert::decode(MARKETPLACE, &lang),
+            Revert::Lang(ink::LangError::CouldNotReadInput)
+        );
+        // Trailing bytes are not silently accepted.
+        let mut long = bytes;
+        long.push(0);
+        assert!(matches!(
+            Revert::decode(MARKETPLACE, &long),
+            Revert::Other(_)
+        ));
+    }
+
+    #[test]
+    fn funds_failures_are_recognised() {
+        assert!(DispatchFailure::module("Contracts", "TransferFailed").is_insufficient_funds());
+        assert!(DispatchFailure::other("Token(FundsUnavailable)").is_insufficient_funds());
+        assert!(!DispatchFailure::module("Contracts", "ContractTrapped").is_insufficient_funds());
+        assert!(!DispatchFailure::other("BadOrigin").is_insufficient_funds());
+    }
+}
