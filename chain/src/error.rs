@@ -230,7 +230,7 @@ pub enum ChainError {
     },
     /// The contract's bundle has no such message or constructor, or cannot be loaded.
     #[error(transparent)]
-    Bundle(#[from] contract_harness::HarnessError),
+    Bundle(#[from] contract_bundle::BundleError),
     /// A signing key could not be loaded.
     #[error(transparent)]
     Key(#[from] crate::signer::KeyError),

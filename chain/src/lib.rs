@@ -31,7 +31,7 @@ mod typed;
 
 use scale::{Decode, Encode};
 
-pub use contract_harness::Bundle;
+pub use contract_bundle::Bundle;
 pub use error::{ChainError, DispatchFailure, Revert};
 pub use in_process::InProcessChain;
 pub use market_types;
