@@ -28,3 +28,26 @@ step() {
     return $rc
   fi
 }
+
+# rust_targets: the wasm32 target and rust-src that ink! contracts and the node's runtime
+# build need.
+rust_targets() {
+  rustup target list --installed | grep -qx wasm32-unknown-unknown \
+    || rustup target add wasm32-unknown-unknown
+  rustup component list --installed | grep -q '^rust-src' \
+    || rustup component add rust-src
+}
+
+# prebuilt_tools_dir: prints the first prebuilt tool cache found ($DATAMARKET_PREBUILT,
+# the workplace's shared folder beside the checkout, or /work/shared/bin, as in CI);
+# fails when there is none.
+prebuilt_tools_dir() {
+  local candidate
+  for candidate in "${DATAMARKET_PREBUILT:-}" "$repo_root/../shared/bin" /work/shared/bin; do
+    if [ -n "$candidate" ] && [ -x "$candidate/unpack" ]; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
