@@ -108,9 +108,13 @@ pub enum PurchaseStatus {
     Settled,
     /// Nothing was delivered by the deadline; the payment was credited back to the buyer.
     Refunded,
-    /// The buyer disputed the delivery (reserved for the dispute feature).
+    /// The buyer disputed the delivery and lost (the envelope opened to the committed
+    /// key): the dispute bond went to the owner, and the purchase settles after the
+    /// dispute window like a delivered one. A purchase is disputed at most once.
     Disputed,
-    /// A dispute was decided (reserved for the dispute feature).
+    /// The buyer disputed and won (a bad envelope or a bad chunk was proven): the payment
+    /// and the dispute bond were credited back to the buyer with a penalty from the
+    /// owner's bond. Closed.
     Resolved,
 }
 
@@ -237,8 +241,24 @@ pub struct Purchase {
     pub status: PurchaseStatus,
 }
 
-/// A dispute record (reserved now so that the storage layout stays upgrade-compatible
-/// when the dispute feature lands).
+/// What a dispute contested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum DisputeKind {
+    /// The sealed envelope: the buyer revealed its per-purchase X25519 secret and the
+    /// contract checked whether the envelope opens to a key matching the key commitment.
+    Envelope,
+    /// One chunk of the ciphertext: the buyer revealed the data key (matching the key
+    /// commitment) and proved that this chunk, under the content root, does not
+    /// authenticate.
+    Chunk {
+        /// The chunk's index in the ciphertext.
+        index: u64,
+    },
+}
+
+/// The record of a purchase's dispute, stored under the purchase id (one per purchase).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
@@ -249,7 +269,8 @@ pub struct Dispute {
     pub bond: Balance,
     /// Block of the dispute.
     pub opened_at: BlockNumber,
-    /// `Some(true)` if the buyer won.
+    /// `Some(true)` if the buyer won. Disputes are decided in the call that opens
+    /// them, so this is always `Some`.
     pub buyer_won: Option<bool>,
 }
 
@@ -270,7 +291,10 @@ pub struct Config {
     pub dispute_window: BlockNumber,
     /// Smallest bond an owner must lock per offer (native token).
     pub min_bond: Balance,
-    /// Bond a buyer locks to dispute (reserved for the dispute feature).
+    /// Bond a buyer sends with a dispute (native, exactly this amount): back to the buyer
+    /// if the dispute succeeds, to the offer's owner if it fails. The penalty a
+    /// successful dispute takes from the owner's bond is set apart
+    /// (`set_dispute_penalty`), so that this struct keeps its layout.
     pub dispute_bond: Balance,
     /// While true every state-changing message except the admin's is refused.
     pub paused: bool,
@@ -284,7 +308,8 @@ pub struct Config {
 pub struct Liabilities {
     /// Payments of open purchases.
     pub escrow: Balance,
-    /// Owners' bonds (and, later, dispute bonds).
+    /// Owners' bonds. (A dispute bond is credited to the buyer or the owner in the
+    /// call that brings it, so it is never held as a bond.)
     pub bonds: Balance,
     /// Credited to accounts and not yet withdrawn.
     pub credited: Balance,
@@ -553,6 +578,53 @@ pub mod events {
         pub amount: Balance,
         /// Its asset.
         pub asset: Asset,
+    }
+
+    /// A buyer disputed a delivered purchase; the contract decided it in the same call.
+    ///
+    /// Buyer won (`buyer_won`; the purchase is now `Resolved` and closed): `refund` (the
+    /// payment, in `asset`) and `bond` are credited to the buyer, and `penalty` (native)
+    /// moved from the offer's bond to the buyer's credit. Buyer lost (only an envelope
+    /// dispute can be lost; the purchase is now `Disputed` and settles after the window):
+    /// `refund` and `penalty` are zero and `bond` is credited to `owner`.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PurchaseDisputed {
+        /// The purchase.
+        #[ink(topic)]
+        pub purchase_id: PurchaseId,
+        /// Its offer.
+        #[ink(topic)]
+        pub offer_id: OfferId,
+        /// The buyer, who disputed.
+        #[ink(topic)]
+        pub buyer: AccountId,
+        /// The offer's owner.
+        pub owner: AccountId,
+        /// Envelope or chunk (with its index).
+        pub kind: DisputeKind,
+        /// True if the buyer proved a bad delivery.
+        pub buyer_won: bool,
+        /// The payment's asset.
+        pub asset: Asset,
+        /// The payment credited back to the buyer (zero if the buyer lost).
+        pub refund: Balance,
+        /// Native amount moved from the owner's bond to the buyer (zero if the buyer lost).
+        pub penalty: Balance,
+        /// The buyer's dispute bond (native): back to the buyer if it won, else to the owner.
+        pub bond: Balance,
+        /// The offer's data key when this dispute made it public: the DEK of a chunk
+        /// dispute, or the key a good envelope opened to in a failed envelope dispute
+        /// (both match the offer's key commitment). `None` when the envelope was bad.
+        pub revealed_key: Option<Hash32>,
+    }
+
+    /// The admin set the penalty that a successful dispute takes from the owner's bond.
+    #[ink::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct DisputePenaltyChanged {
+        /// The penalty (native), capped at what is left of the offer's bond.
+        pub penalty: Balance,
     }
 
     /// An account withdrew what was credited to it.
@@ -896,10 +968,12 @@ pub mod decode {
         KeyDelivered,
         PurchaseSettled,
         PurchaseRefunded,
+        PurchaseDisputed,
         Withdrawn,
         ConfigChanged,
         MarketPauseChanged,
         AdminTransferred,
         CodeUpgraded,
+        DisputePenaltyChanged,
     );
 }
