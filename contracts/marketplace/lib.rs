@@ -15,16 +15,22 @@
 // ink!'s generated code for cross-contract trait calls uses `unsafe`; this crate writes none.
 #![allow(unsafe_code)]
 
+mod dispute;
+
 #[ink::contract]
 mod marketplace {
+    use crate::dispute::{self as verify, EnvelopeContext};
     use ink::{
-        codegen::TraitCallBuilder, prelude::string::String, prelude::vec::Vec, storage::Mapping,
+        codegen::TraitCallBuilder,
+        prelude::string::String,
+        prelude::vec::Vec,
+        storage::{Lazy, Mapping},
     };
     use market_types::{
-        check_header, check_metadata, check_split, events::*, split_payment, Asset, Config,
-        Dispute, Envelope, Error, Liabilities, NewOffer, Offer, OfferId, OfferMetadata,
-        OfferStatus, Purchase, PurchaseId, PurchaseStatus, Result, X25519PublicKey, MAX_FEE_BPS,
-        MAX_PERIOD_BLOCKS,
+        check_header, check_metadata, check_split, events::*, split_payment, Asset, ChunkBytes,
+        Config, Dispute, DisputeKind, Envelope, Error, Hash32, Liabilities, NewOffer, Offer,
+        OfferId, OfferMetadata, OfferStatus, Purchase, PurchaseId, PurchaseStatus, Result,
+        X25519PublicKey, MAX_FEE_BPS, MAX_PERIOD_BLOCKS,
     };
     use psp22::PSP22;
 
@@ -45,9 +51,13 @@ mod marketplace {
         credits: Mapping<(AccountId, Asset), Balance>,
         /// What the contract owes, per asset (escrow, bonds, credits).
         liabilities: Mapping<Asset, Liabilities>,
-        /// Reserved for the dispute feature (kept now so that an upgrade by
-        /// `set_code_hash` keeps the storage layout).
+        /// The dispute of each disputed purchase (at most one per purchase).
         disputes: Mapping<PurchaseId, Dispute>,
+        /// Native penalty a successful dispute moves from the owner's bond to the buyer
+        /// (capped at what is left of that bond). A `Lazy` cell of its own, so that the
+        /// root cell (and `Config`) keep the layout of the code before disputes: an
+        /// upgrade by `set_code_hash` reads it as zero until the admin sets it.
+        dispute_penalty: Lazy<Balance>,
     }
 
     impl Marketplace {
@@ -84,6 +94,7 @@ mod marketplace {
                 credits: Mapping::default(),
                 liabilities: Mapping::default(),
                 disputes: Mapping::default(),
+                dispute_penalty: Lazy::default(),
             })
         }
 
@@ -388,9 +399,9 @@ mod marketplace {
             Ok(())
         }
 
-        /// Settles a delivered purchase once its dispute window has passed: credits the
-        /// fee recipient and every payee (rounding dust to the first payee). Anyone may
-        /// call it.
+        /// Settles a delivered purchase (or one whose dispute failed) once its dispute
+        /// window has passed: credits the fee recipient and every payee (rounding dust
+        /// to the first payee). Anyone may call it.
         ///
         /// # Errors
         /// `MarketPaused`, `PurchaseNotFound`, `NotDelivered`, `DisputeWindowOpen`,
@@ -399,7 +410,11 @@ mod marketplace {
         pub fn settle(&mut self, purchase_id: PurchaseId) -> Result<()> {
             self.ensure_running()?;
             let mut purchase = self.get_purchase(purchase_id)?;
-            if purchase.status != PurchaseStatus::Delivered {
+            // A purchase whose dispute failed settles like a delivered one.
+            if !matches!(
+                purchase.status,
+                PurchaseStatus::Delivered | PurchaseStatus::Disputed
+            ) {
                 return Err(Error::NotDelivered);
             }
             let window_end = purchase.dispute_deadline.ok_or(Error::NotDelivered)?;
@@ -462,6 +477,108 @@ mod marketplace {
                 asset: purchase.asset,
             });
             self.close_purchase(purchase.offer_id, &mut offer)
+        }
+
+        // ---- Disputes (DESIGN §3 "Dispute") -------------------------------------------
+
+        /// The buyer disputes the delivered envelope by revealing its per-purchase X25519
+        /// secret, within the dispute window, sending exactly the dispute bond (native).
+        /// The contract checks X25519(secret, G) == the buyer key of the purchase, derives
+        /// the envelope key as the sealer does, opens the envelope and compares SHA-256 of
+        /// the result with the offer's key commitment.
+        ///
+        /// Bad envelope (it does not open, or opens to another key): the buyer wins and
+        /// `Ok(true)` is returned; the payment and the bond are credited back to the buyer
+        /// with the admin's penalty from the owner's bond, and the purchase is `Resolved`.
+        /// Good envelope: the buyer loses and `Ok(false)` is returned; the bond is credited
+        /// to the owner, and the purchase (`Disputed`) settles after the window. Either way
+        /// `PurchaseDisputed` is emitted. A purchase is disputed at most once.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `PurchaseNotFound`, `NotBuyer`, `AlreadyDisputed`,
+        /// `NotDelivered`, `DisputeWindowClosed`, `WrongPayment` (not the dispute bond),
+        /// `WrongBuyerSecret`, `Overflow`.
+        #[ink(message, payable)]
+        pub fn dispute(&mut self, purchase_id: PurchaseId, buyer_secret: [u8; 32]) -> Result<bool> {
+            let mut purchase = self.disputable(purchase_id)?;
+            if verify::x25519_public(&buyer_secret) != purchase.buyer_pk {
+                return Err(Error::WrongBuyerSecret);
+            }
+            let mut offer = self.get_offer(purchase.offer_id)?;
+            let envelope = purchase.envelope.ok_or(Error::NotDelivered)?;
+            let ctx = EnvelopeContext {
+                contract: *self.env().account_id().as_ref(),
+                offer_id: purchase.offer_id,
+                purchase_id,
+            };
+            let good_key =
+                verify::open_envelope(&envelope, &buyer_secret, &purchase.buyer_pk, &ctx)
+                    .filter(|dek| verify::key_commitment(dek) == offer.key_commitment);
+            match good_key {
+                None => {
+                    self.buyer_wins(
+                        purchase_id,
+                        &mut purchase,
+                        &mut offer,
+                        DisputeKind::Envelope,
+                        None,
+                    )?;
+                    Ok(true)
+                }
+                Some(dek) => {
+                    self.buyer_loses(purchase_id, &mut purchase, &offer, dek)?;
+                    Ok(false)
+                }
+            }
+        }
+
+        /// The buyer disputes the ciphertext: chunk `index` (stored bytes, ciphertext ‖
+        /// tag) with its Merkle sibling path (from the leaf level up, as the sealer's
+        /// `ChunkProof::siblings`) against the offer's content root and header, and the
+        /// data key, which matches the key commitment but does not authenticate the
+        /// chunk. Within the dispute window, sending exactly the dispute bond (native).
+        /// The data key becomes public (it is in the call and the event).
+        ///
+        /// A proven bad chunk: the buyer wins as with a bad envelope (`PurchaseDisputed`,
+        /// purchase `Resolved`). Anything else reverts and changes nothing.
+        ///
+        /// # Errors
+        /// As [`Self::dispute`], and `WrongDataKey` (not the committed key),
+        /// `InvalidChunkProof` (index out of range, wrong chunk length, wrong path),
+        /// `ChunkAuthenticates` (a good chunk: nothing to dispute).
+        #[ink(message, payable)]
+        pub fn dispute_chunk(
+            &mut self,
+            purchase_id: PurchaseId,
+            data_key: [u8; 32],
+            index: u64,
+            chunk: ChunkBytes,
+            siblings: Vec<Hash32>,
+        ) -> Result<()> {
+            let mut purchase = self.disputable(purchase_id)?;
+            let mut offer = self.get_offer(purchase.offer_id)?;
+            if verify::key_commitment(&data_key) != offer.key_commitment {
+                return Err(Error::WrongDataKey);
+            }
+            let authenticates = verify::check_chunk(
+                &offer.header,
+                &offer.content_root,
+                &data_key,
+                index,
+                chunk,
+                &siblings,
+            )
+            .map_err(|_| Error::InvalidChunkProof)?;
+            if authenticates {
+                return Err(Error::ChunkAuthenticates);
+            }
+            self.buyer_wins(
+                purchase_id,
+                &mut purchase,
+                &mut offer,
+                DisputeKind::Chunk { index },
+                Some(data_key),
+            )
         }
 
         /// Pays out everything credited to the caller in `asset`. Returns the amount.
@@ -549,6 +666,19 @@ mod marketplace {
             self.config.clone()
         }
 
+        /// The native penalty a successful dispute takes from the owner's bond (capped at
+        /// what is left of it).
+        #[ink(message)]
+        pub fn dispute_penalty(&self) -> Balance {
+            self.dispute_penalty.get().unwrap_or(0)
+        }
+
+        /// The dispute of this purchase, if it was disputed.
+        #[ink(message)]
+        pub fn dispute_of(&self, purchase_id: PurchaseId) -> Option<Dispute> {
+            self.disputes.get(purchase_id)
+        }
+
         // ---- Admin --------------------------------------------------------------------
 
         /// Sets the fee (basis points, at most 10%) and who receives it. Purchases keep
@@ -591,6 +721,19 @@ mod marketplace {
                 c.min_bond = min_bond;
                 c.dispute_bond = dispute_bond;
             })
+        }
+
+        /// Sets the native penalty that a successful dispute moves from the offer's bond to
+        /// the buyer (capped at what is left of the bond).
+        ///
+        /// # Errors
+        /// `NotAdmin`.
+        #[ink(message)]
+        pub fn set_dispute_penalty(&mut self, penalty: Balance) -> Result<()> {
+            self.ensure_admin()?;
+            self.dispute_penalty.set(&penalty);
+            self.env().emit_event(DisputePenaltyChanged { penalty });
+            Ok(())
         }
 
         /// Pauses or unpauses every non-admin state change.
@@ -723,7 +866,128 @@ mod marketplace {
             Ok(())
         }
 
-        /// A purchase of this offer was settled or refunded.
+        /// The purchase, if the caller may dispute it now with the value sent: the
+        /// market runs, the caller is the buyer, the purchase is delivered and not yet
+        /// disputed, the window is open and the value is exactly the dispute bond.
+        fn disputable(&self, purchase_id: PurchaseId) -> Result<Purchase> {
+            self.ensure_running()?;
+            let purchase = self.get_purchase(purchase_id)?;
+            if self.env().caller() != purchase.buyer {
+                return Err(Error::NotBuyer);
+            }
+            match purchase.status {
+                PurchaseStatus::Delivered => {}
+                PurchaseStatus::Disputed | PurchaseStatus::Resolved => {
+                    return Err(Error::AlreadyDisputed)
+                }
+                _ => return Err(Error::NotDelivered),
+            }
+            let window_end = purchase.dispute_deadline.ok_or(Error::NotDelivered)?;
+            if self.env().block_number() > window_end {
+                return Err(Error::DisputeWindowClosed);
+            }
+            if self.env().transferred_value() != self.config.dispute_bond {
+                return Err(Error::WrongPayment);
+            }
+            Ok(purchase)
+        }
+
+        /// A proven bad delivery: the purchase is resolved for the buyer, who is credited
+        /// the payment, its bond and the penalty from the owner's bond.
+        fn buyer_wins(
+            &mut self,
+            purchase_id: PurchaseId,
+            purchase: &mut Purchase,
+            offer: &mut Offer,
+            kind: DisputeKind,
+            revealed_key: Option<Hash32>,
+        ) -> Result<()> {
+            let bond = self.env().transferred_value();
+            let penalty = self.dispute_penalty().min(offer.bond);
+            purchase.status = PurchaseStatus::Resolved;
+            self.purchases.insert(purchase_id, purchase);
+            self.record_dispute(purchase_id, purchase, bond, true);
+            offer.bond = offer.bond.checked_sub(penalty).ok_or(Error::Overflow)?;
+            self.change_liabilities(Asset::Native, |l| {
+                l.bonds = l.bonds.checked_sub(penalty)?;
+                Some(())
+            })?;
+            self.change_liabilities(purchase.asset, |l| {
+                l.escrow = l.escrow.checked_sub(purchase.amount)?;
+                Some(())
+            })?;
+            self.credit(purchase.buyer, purchase.asset, purchase.amount)?;
+            let back = bond.checked_add(penalty).ok_or(Error::Overflow)?;
+            if back > 0 {
+                self.credit(purchase.buyer, Asset::Native, back)?;
+            }
+            self.env().emit_event(PurchaseDisputed {
+                purchase_id,
+                offer_id: purchase.offer_id,
+                buyer: purchase.buyer,
+                owner: offer.owner,
+                kind,
+                buyer_won: true,
+                asset: purchase.asset,
+                refund: purchase.amount,
+                penalty,
+                bond,
+                revealed_key,
+            });
+            self.close_purchase(purchase.offer_id, offer)
+        }
+
+        /// A failed envelope dispute: the bond goes to the owner and the purchase stays
+        /// open, to settle after the window.
+        fn buyer_loses(
+            &mut self,
+            purchase_id: PurchaseId,
+            purchase: &mut Purchase,
+            offer: &Offer,
+            dek: Hash32,
+        ) -> Result<()> {
+            let bond = self.env().transferred_value();
+            purchase.status = PurchaseStatus::Disputed;
+            self.purchases.insert(purchase_id, purchase);
+            self.record_dispute(purchase_id, purchase, bond, false);
+            if bond > 0 {
+                self.credit(offer.owner, Asset::Native, bond)?;
+            }
+            self.env().emit_event(PurchaseDisputed {
+                purchase_id,
+                offer_id: purchase.offer_id,
+                buyer: purchase.buyer,
+                owner: offer.owner,
+                kind: DisputeKind::Envelope,
+                buyer_won: false,
+                asset: purchase.asset,
+                refund: 0,
+                penalty: 0,
+                bond,
+                revealed_key: Some(dek),
+            });
+            Ok(())
+        }
+
+        fn record_dispute(
+            &mut self,
+            purchase_id: PurchaseId,
+            purchase: &Purchase,
+            bond: Balance,
+            buyer_won: bool,
+        ) {
+            self.disputes.insert(
+                purchase_id,
+                &Dispute {
+                    buyer: purchase.buyer,
+                    bond,
+                    opened_at: self.env().block_number(),
+                    buyer_won: Some(buyer_won),
+                },
+            );
+        }
+
+        /// A purchase of this offer was settled, refunded or resolved by a dispute.
         fn close_purchase(&mut self, offer_id: OfferId, offer: &mut Offer) -> Result<()> {
             offer.open_purchases = offer.open_purchases.checked_sub(1).ok_or(Error::Overflow)?;
             self.release_bond_if_closed(offer_id, offer)?;

@@ -108,6 +108,14 @@ impl Default for LocalChain {
     }
 }
 
+/// The most ref_time one call may use on substrate-contracts-node 0.42: the normal
+/// dispatch class's `max_extrinsic`, read from the running node's metadata
+/// (`System.BlockWeights` of `--dev`, 2026-11-24): max block 2e12; normal `max_total`
+/// 1.5e12 (the 75% normal ratio); normal `max_extrinsic` 1.5e12 - 2e11 (10% reserved for
+/// block initialization) - 107_074_000 (base extrinsic) = 1_299_892_926_000. Its
+/// proof_size limits (about 1.2e19) are far above anything here.
+pub const NODE_MAX_EXTRINSIC_REF_TIME: u64 = 1_299_892_926_000;
+
 /// Native tokens minted to every account that `account` names.
 pub const ENDOWMENT: Balance = 1_000_000_000_000_000;
 
@@ -139,6 +147,13 @@ impl LocalChain {
     /// The account's free native balance.
     pub fn free_balance(&mut self, account: &AccountId32) -> Balance {
         self.sandbox.free_balance(account)
+    }
+
+    /// The gas limit of every call from now on (ink_sandbox's default: 1e11 ref_time,
+    /// 3 MiB proof size). A node allows a single call much more, up to its normal
+    /// dispatch class's `max_extrinsic`.
+    pub fn set_gas_limit(&mut self, limit: Weight) {
+        self.gas_limit = limit;
     }
 
     /// The current block number.

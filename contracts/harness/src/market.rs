@@ -3,10 +3,13 @@
 
 use drink::AccountId32;
 use market_types::{
-    Asset, Config, Liabilities, NewOffer, Offer, OfferId, OfferMetadata, Payee, Purchase,
+    Asset, Config, Dispute, Liabilities, NewOffer, Offer, OfferId, OfferMetadata, Payee, Purchase,
     PurchaseId, HEADER_LEN, HEADER_MAGIC,
 };
 use scale::{Decode, Encode};
+use sealer::{
+    BuyerPublicKey, ChunkSize, DataKey, Decryptor, Encryptor, EnvelopeContext, KeySealer,
+};
 
 use crate::{to_ink, Balance, Bundle, Contract, HarnessError, LocalChain, Outcome};
 
@@ -218,6 +221,80 @@ impl Market {
         self.query("config", &())
     }
 
+    /// The penalty a successful dispute takes from the owner's bond.
+    pub fn dispute_penalty(&mut self) -> Balance {
+        self.query("dispute_penalty", &())
+    }
+
+    /// The dispute of this purchase, if any.
+    pub fn dispute_of(&mut self, id: PurchaseId) -> Option<Dispute> {
+        self.query("dispute_of", &id)
+    }
+
+    /// What an envelope for this purchase is bound to (the sealer's context).
+    ///
+    /// # Panics
+    /// If the purchase does not exist.
+    pub fn envelope_context(&mut self, purchase_id: PurchaseId) -> EnvelopeContext {
+        let purchase = self.purchase(purchase_id).expect("purchase");
+        EnvelopeContext {
+            contract: *self.market.address.as_ref(),
+            offer_id: purchase.offer_id,
+            purchase_id,
+        }
+    }
+
+    /// Seals `dek` to the purchase's buyer key with the sealer, as an owner's watcher
+    /// does; an owner who seals the wrong key delivers a bad envelope.
+    ///
+    /// # Panics
+    /// If the purchase does not exist or the sealer refuses the key.
+    pub fn seal_for(&mut self, purchase_id: PurchaseId, dek: &DataKey) -> [u8; 80] {
+        let ctx = self.envelope_context(purchase_id);
+        let buyer_pk = BuyerPublicKey(self.purchase(purchase_id).expect("purchase").buyer_pk);
+        buyer_pk.seal(dek, &ctx).expect("seal").0
+    }
+
+    /// Everything observable about the marketplace, as text to compare before and after a
+    /// call: every offer and its metadata, every purchase and its dispute, ids, settings
+    /// (the dispute penalty too), liabilities, and the credits and native and token
+    /// balances of `accounts` and of the contract itself.
+    pub fn state_digest(&mut self, accounts: &[AccountId32]) -> String {
+        let (last_offer, last_purchase): (OfferId, PurchaseId) = self.query("last_ids", &());
+        let mut out = format!(
+            "ids {last_offer} {last_purchase}\nconfig {:?}\npenalty {}\n",
+            self.config(),
+            self.dispute_penalty()
+        );
+        for id in 1..=last_offer {
+            let metadata: Option<(String, OfferMetadata)> = self.query("offer_metadata", &id);
+            out += &format!("offer {id} {:?} {metadata:?}\n", self.offer(id));
+        }
+        for id in 1..=last_purchase {
+            out += &format!(
+                "purchase {id} {:?} {:?}\n",
+                self.purchase(id),
+                self.dispute_of(id)
+            );
+        }
+        let token = self.token_asset();
+        for asset in [Asset::Native, token] {
+            out += &format!("liabilities {asset:?} {:?}\n", self.liabilities(asset));
+        }
+        let mut everyone = accounts.to_vec();
+        everyone.push(self.market.address.clone());
+        for account in &everyone {
+            out += &format!(
+                "{account} native {} token {} credits {} {}\n",
+                self.chain.free_balance(account),
+                self.token_balance(account),
+                self.credit_of(account, Asset::Native),
+                self.credit_of(account, token),
+            );
+        }
+        out
+    }
+
     /// The solvency invariant: what the contract holds of each asset equals what it owes
     /// (escrow + bonds + credited but not withdrawn).
     pub fn check_solvency(&mut self) -> Result<(), String> {
@@ -296,5 +373,89 @@ pub fn sample_offer(price: Balance, asset: Asset, payees: &[(&AccountId32, u16)]
             })
             .collect(),
         max_purchases: None,
+    }
+}
+
+/// A dataset encrypted by the sealer library (format v1), with what its offer publishes:
+/// the contract's dispute checks are tested against these bytes.
+pub struct SealedDataset {
+    /// The data key.
+    pub dek: DataKey,
+    /// The whole ciphertext file (header then chunks).
+    pub ciphertext: Vec<u8>,
+    /// Its 26-byte header.
+    pub header: [u8; HEADER_LEN],
+    /// Its content root.
+    pub content_root: [u8; 32],
+}
+
+impl SealedDataset {
+    /// Encrypts `plaintext` under a fresh key in chunks of `chunk_size` bytes.
+    ///
+    /// # Panics
+    /// On an invalid chunk size (tests only).
+    pub fn new(plaintext: &[u8], chunk_size: u32) -> Self {
+        let dek = DataKey::generate().expect("rng");
+        let mut ciphertext = Vec::new();
+        let sealed = Encryptor::new(
+            &dek,
+            plaintext.len() as u64,
+            ChunkSize::new(u64::from(chunk_size)).expect("chunk size"),
+        )
+        .expect("encryptor")
+        .threads(1)
+        .encrypt(plaintext, &mut ciphertext)
+        .expect("encrypt");
+        Self {
+            dek,
+            ciphertext,
+            header: sealed.header.to_bytes(),
+            content_root: sealed.content_root.0,
+        }
+    }
+
+    /// What a dishonest owner lists: the same ciphertext with one byte of chunk `index`
+    /// flipped, and the content root of those tampered bytes (so every chunk still has a
+    /// valid proof, but chunk `index` does not decrypt under the committed key).
+    ///
+    /// # Panics
+    /// If the index is out of range.
+    pub fn tamper_chunk(mut self, index: u64) -> Self {
+        let header = sealer::Header::parse(&self.header).expect("header");
+        let offset = usize::try_from(header.chunk_offset(index)).expect("offset");
+        assert!(index < header.chunk_count(), "no chunk {index}");
+        self.ciphertext[offset] ^= 1;
+        let opened = Decryptor::verifier()
+            .threads(1)
+            .verify(&self.ciphertext[..])
+            .expect("hash");
+        self.content_root = opened.content_root.expect("hashed").0;
+        self
+    }
+
+    /// An offer of this dataset (content root, header and key commitment from the
+    /// sealer), otherwise like [`sample_offer`].
+    pub fn offer(&self, price: Balance, asset: Asset, payees: &[(&AccountId32, u16)]) -> NewOffer {
+        NewOffer {
+            content_root: self.content_root,
+            header: self.header,
+            key_commitment: self.dek.commitment().0,
+            ..sample_offer(price, asset, payees)
+        }
+    }
+
+    /// The sealer's inclusion proof of chunk `index`: the stored chunk (ciphertext ‖
+    /// tag) and the sibling path, what `dispute_chunk` takes.
+    ///
+    /// # Panics
+    /// If the index is out of range.
+    pub fn proof(&self, index: u64) -> (Vec<u8>, Vec<[u8; 32]>) {
+        let (proof, chunk, root) = Decryptor::verifier()
+            .threads(1)
+            .prove(&self.ciphertext[..], index)
+            .expect("prove");
+        assert_eq!(root.0, self.content_root);
+        assert_eq!(proof.header, self.header);
+        (chunk, proof.siblings)
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use contract_harness::{
-    market::{header, sample_offer, Market, Settings},
+    market::{header, sample_offer, Market, SealedDataset, Settings},
     market_types::{
         limits, Asset, Error, NewOffer, OfferId, OfferMetadata, Payee, PurchaseId, MAX_FEE_BPS,
         MAX_PERIOD_BLOCKS,
@@ -13,43 +13,15 @@ use contract_harness::{
 };
 use drink::AccountId32;
 use scale::{Decode, Encode};
+use sealer::BuyerSecretKey;
 
 const BUYER_PK: [u8; 32] = [0x42; 32];
 const ENVELOPE: [u8; 80] = [0x5a; 80];
+const DISPUTE_BOND: Balance = 500;
 
-/// Everything observable about the marketplace: every offer, its metadata, every
-/// purchase, ids, settings, liabilities, the credits and native and token balances of
-/// every account involved, and the contract's own balances.
+/// Everything observable about the marketplace (see `Market::state_digest`).
 fn digest(m: &mut Market, accounts: &[AccountId32]) -> String {
-    let (last_offer, last_purchase): (OfferId, PurchaseId) = m.query("last_ids", &());
-    let mut out = format!(
-        "ids {last_offer} {last_purchase}\nconfig {:?}\n",
-        m.config()
-    );
-    for id in 1..=last_offer {
-        let metadata: Option<(String, OfferMetadata)> = m.query("offer_metadata", &id);
-        out += &format!("offer {id} {:?} {metadata:?}\n", m.offer(id));
-    }
-    for id in 1..=last_purchase {
-        out += &format!("purchase {id} {:?}\n", m.purchase(id));
-    }
-    let token = m.token_asset();
-    for asset in [Asset::Native, token] {
-        out += &format!("liabilities {asset:?} {:?}\n", m.liabilities(asset));
-    }
-    let market = m.market.address.clone();
-    let mut everyone = accounts.to_vec();
-    everyone.push(market);
-    for account in &everyone {
-        out += &format!(
-            "{account} native {} token {} credits {} {}\n",
-            m.chain.free_balance(account),
-            m.token_balance(account),
-            m.credit_of(account, Asset::Native),
-            m.credit_of(account, token),
-        );
-    }
-    out
+    m.state_digest(accounts)
 }
 
 /// The fixture: offers and purchases in every state an error needs.
@@ -196,6 +168,7 @@ fn every_error_variant_refuses_and_changes_nothing() {
         Error::NotAdmin,
     );
     w.refuses(&owner, "set_code", &[0u8; 32], 0, Error::NotAdmin);
+    w.refuses(&owner, "set_dispute_penalty", &1u128, 0, Error::NotAdmin);
     w.refuses(
         &admin,
         "set_fee",
@@ -468,6 +441,140 @@ fn every_error_variant_refuses_and_changes_nothing() {
         Error::DeliveryDeadlinePassed,
     );
 
+    // Disputes, on a dataset sealed by the sealer, a real buyer key and a good envelope.
+    w.m.must::<()>(&admin, "set_bonds", &(bond, DISPUTE_BOND), 0);
+    let data = SealedDataset::new(&[7u8; 10_000], 4096);
+    let sealed_offer: OfferId = w.m.must(
+        &owner,
+        "create_offer",
+        &data.offer(100, Asset::Native, &[(&payee, 10_000)]),
+        bond,
+    );
+    let secret = BuyerSecretKey::generate().unwrap();
+    let (key, dek) = (*secret.expose_secret(), *data.dek.expose_secret());
+    let buy = |w: &mut World| -> PurchaseId {
+        let buyer = w.buyer.clone();
+        w.m.must(
+            &buyer,
+            "purchase",
+            &(sealed_offer, secret.public_key().0),
+            100,
+        )
+    };
+    let undelivered = buy(&mut w);
+    let disputed = buy(&mut w);
+    let late = buy(&mut w);
+    for id in [disputed, late] {
+        let envelope = w.m.seal_for(id, &data.dek);
+        w.m.must::<()>(&owner, "deliver", &(id, envelope), 0);
+    }
+    let (chunk, siblings) = data.proof(1);
+    let d = DISPUTE_BOND;
+    w.refuses(
+        &buyer,
+        "dispute",
+        &(999u64, key),
+        d,
+        Error::PurchaseNotFound,
+    );
+    w.refuses(&owner, "dispute", &(disputed, key), d, Error::NotBuyer);
+    w.refuses(
+        &buyer,
+        "dispute",
+        &(undelivered, key),
+        d,
+        Error::NotDelivered,
+    );
+    w.refuses(
+        &buyer,
+        "dispute",
+        &(disputed, key),
+        d - 1,
+        Error::WrongPayment,
+    );
+    w.refuses(&buyer, "dispute", &(disputed, key), 0, Error::WrongPayment);
+    w.refuses(
+        &buyer,
+        "dispute",
+        &(disputed, dek),
+        d,
+        Error::WrongBuyerSecret,
+    );
+    let args = |dek: [u8; 32], index: u64, siblings: &Vec<[u8; 32]>| {
+        (disputed, dek, index, chunk.clone(), siblings.clone())
+    };
+    w.refuses(
+        &buyer,
+        "dispute_chunk",
+        &args(key, 1, &siblings),
+        d,
+        Error::WrongDataKey,
+    );
+    let mut bad_path = siblings.clone();
+    bad_path[0][0] ^= 1;
+    let c = "dispute_chunk";
+    w.refuses(
+        &buyer,
+        c,
+        &args(dek, 1, &bad_path),
+        d,
+        Error::InvalidChunkProof,
+    );
+    w.refuses(
+        &buyer,
+        c,
+        &args(dek, 0, &siblings),
+        d,
+        Error::InvalidChunkProof,
+    );
+    w.refuses(
+        &buyer,
+        c,
+        &args(dek, 9, &siblings),
+        d,
+        Error::InvalidChunkProof,
+    );
+    w.refuses(
+        &buyer,
+        c,
+        &args(dek, 1, &siblings[..1].to_vec()),
+        d,
+        Error::InvalidChunkProof,
+    );
+    w.refuses(
+        &buyer,
+        c,
+        &args(dek, 1, &siblings),
+        d,
+        Error::ChunkAuthenticates,
+    );
+    // A false dispute is decided (the buyer loses); a purchase is disputed only once.
+    assert!(!w.m.must::<bool>(&buyer, "dispute", &(disputed, key), d));
+    w.refuses(
+        &buyer,
+        "dispute",
+        &(disputed, key),
+        d,
+        Error::AlreadyDisputed,
+    );
+    w.refuses(
+        &buyer,
+        c,
+        &args(dek, 1, &siblings),
+        d,
+        Error::AlreadyDisputed,
+    );
+    let window = w.m.config().dispute_window;
+    w.m.chain.build_blocks(window + 1);
+    w.refuses(
+        &buyer,
+        "dispute",
+        &(late, key),
+        d,
+        Error::DisputeWindowClosed,
+    );
+    w.m.check_solvency().unwrap();
+
     // A paused market refuses everything but the admin.
     w.m.must::<()>(&admin, "set_paused", &true, 0);
     let ok = w.offer_with(|_| ());
@@ -483,6 +590,8 @@ fn every_error_variant_refuses_and_changes_nothing() {
     w.refuses(&buyer, "refund", &pending, 0, Error::MarketPaused);
     w.refuses(&buyer, "settle", &delivered, 0, Error::MarketPaused);
     w.refuses(&payee, "withdraw", &Asset::Native, 0, Error::MarketPaused);
+    w.refuses(&buyer, "dispute", &(late, key), d, Error::MarketPaused);
+    w.refuses(&buyer, c, &args(dek, 1, &siblings), d, Error::MarketPaused);
     w.m.must::<()>(&admin, "set_paused", &false, 0);
     w.m.check_solvency().unwrap();
 

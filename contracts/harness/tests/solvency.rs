@@ -12,6 +12,9 @@ use contract_harness::{
 };
 use drink::AccountId32;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
+use sealer::{BuyerSecretKey, DataKey};
+
+const DISPUTE_BOND: Balance = 700;
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
@@ -39,6 +42,13 @@ fn marketplace_stays_solvent_through_a_random_walk() {
     let payees: Vec<AccountId32> = (0..5)
         .map(|i| m.chain.account(&format!("payee{i}")))
         .collect();
+    // Disputes: each buyer has one X25519 key for all its purchases (enough here), each
+    // offer a real data key, and owners deliver good and bad envelopes.
+    let secrets: Vec<BuyerSecretKey> = (0..buyers.len())
+        .map(|_| BuyerSecretKey::generate().unwrap())
+        .collect();
+    m.must::<()>(&admin, "set_bonds", &(1_000u128, DISPUTE_BOND), 0);
+    m.must::<()>(&admin, "set_dispute_penalty", &1_500u128, 0);
     let token = m.token_asset();
     for buyer in &buyers {
         m.fund_tokens(buyer, 100_000_000);
@@ -52,8 +62,9 @@ fn marketplace_stays_solvent_through_a_random_walk() {
         .collect();
     everyone.push(m.fee_recipient.clone());
 
-    let mut offers: Vec<(OfferId, AccountId32)> = Vec::new();
-    let mut purchases: Vec<PurchaseId> = Vec::new();
+    let mut offers: Vec<(OfferId, AccountId32, DataKey)> = Vec::new();
+    // Each purchase and the index of its buyer.
+    let mut purchases: Vec<(PurchaseId, usize)> = Vec::new();
     let mut succeeded = std::collections::BTreeMap::<&str, u32>::new();
 
     for step in 0..steps {
@@ -73,6 +84,8 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                 };
                 let price: Balance = rng.gen_range(1..1_000_000);
                 let mut offer = sample_offer(price, asset, &split);
+                let dek = DataKey::generate().unwrap();
+                offer.key_commitment = dek.commitment().0;
                 if rng.gen_bool(0.2) {
                     offer.max_purchases = Some(rng.gen_range(1..4));
                 }
@@ -81,13 +94,15 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                     .call::<OfferId>(&owner, "create_offer", &offer, bond)
                     .unwrap();
                 if let Ok(id) = outcome.value {
-                    offers.push((id, owner));
+                    offers.push((id, owner, dek));
                 }
                 ("create_offer", outcome.value.is_ok())
             }
             12..=36 if !offers.is_empty() => {
-                let (offer_id, _) = offers.choose(&mut rng).unwrap().clone();
-                let buyer = buyers.choose(&mut rng).unwrap().clone();
+                let offer_id = offers.choose(&mut rng).unwrap().0;
+                let buyer_index = rng.gen_range(0..buyers.len());
+                let buyer = buyers[buyer_index].clone();
+                let buyer_pk = secrets[buyer_index].public_key().0;
                 let offer = m.offer(offer_id).unwrap();
                 // Mostly the right payment, sometimes a wrong one that must be refused.
                 let mut value = if offer.asset == Asset::Native {
@@ -99,40 +114,41 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                     value += 1;
                 }
                 let outcome = m
-                    .call::<PurchaseId>(&buyer, "purchase", &(offer_id, [7u8; 32]), value)
+                    .call::<PurchaseId>(&buyer, "purchase", &(offer_id, buyer_pk), value)
                     .unwrap();
                 if let Ok(id) = outcome.value {
-                    purchases.push(id);
+                    purchases.push((id, buyer_index));
                 }
                 ("purchase", outcome.value.is_ok())
             }
             37..=54 if !purchases.is_empty() => {
-                let id = *purchases.choose(&mut rng).unwrap();
+                let id = purchases.choose(&mut rng).unwrap().0;
                 let offer_id = m.purchase(id).unwrap().offer_id;
-                // Usually the owner, sometimes an impostor.
+                let (_, owner, dek) = offers.iter().find(|(o, _, _)| *o == offer_id).unwrap();
+                // Usually the owner, sometimes an impostor; mostly a good envelope.
                 let caller = if rng.gen_bool(0.9) {
-                    offers
-                        .iter()
-                        .find(|(o, _)| *o == offer_id)
-                        .unwrap()
-                        .1
-                        .clone()
+                    owner.clone()
                 } else {
                     buyers[0].clone()
                 };
+                let envelope = if rng.gen_bool(0.7) {
+                    m.seal_for(id, dek)
+                } else {
+                    [9u8; 80]
+                };
                 let outcome = m
-                    .call::<()>(&caller, "deliver", &(id, [9u8; 80]), 0)
+                    .call::<()>(&caller, "deliver", &(id, envelope), 0)
                     .unwrap();
                 ("deliver", outcome.value.is_ok())
             }
             55..=66 if !purchases.is_empty() => {
-                let id = *purchases.choose(&mut rng).unwrap();
+                let id = purchases.choose(&mut rng).unwrap().0;
                 let caller = everyone.choose(&mut rng).unwrap().clone();
                 let outcome = m.call::<()>(&caller, "settle", &id, 0).unwrap();
                 ("settle", outcome.value.is_ok())
             }
             67..=74 if !purchases.is_empty() => {
-                let id = *purchases.choose(&mut rng).unwrap();
+                let id = purchases.choose(&mut rng).unwrap().0;
                 let caller = everyone.choose(&mut rng).unwrap().clone();
                 let outcome = m.call::<()>(&caller, "refund", &id, 0).unwrap();
                 ("refund", outcome.value.is_ok())
@@ -150,7 +166,7 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                 ("withdraw", outcome.value.is_ok())
             }
             85..=89 if !offers.is_empty() => {
-                let (offer_id, owner) = offers.choose(&mut rng).unwrap().clone();
+                let (offer_id, owner, _) = offers.choose(&mut rng).unwrap().clone();
                 let message = ["pause_offer", "resume_offer", "delist_offer"]
                     .choose(&mut rng)
                     .unwrap();
@@ -165,6 +181,14 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                     .unwrap();
                 assert_eq!(outcome.value.is_ok(), fee <= 1_000, "step {step}: set_fee");
                 ("set_fee", outcome.value.is_ok())
+            }
+            93..=96 if !purchases.is_empty() => {
+                let (id, buyer_index) = *purchases.choose(&mut rng).unwrap();
+                let secret = *secrets[buyer_index].expose_secret();
+                let outcome = m
+                    .call::<bool>(&buyers[buyer_index], "dispute", &(id, secret), DISPUTE_BOND)
+                    .unwrap();
+                ("dispute", outcome.value.is_ok())
             }
             _ => {
                 m.chain.build_blocks(rng.gen_range(1..=3));
@@ -182,12 +206,14 @@ fn marketplace_stays_solvent_through_a_random_walk() {
     // Drain: deliver or refund everything, settle, and let everyone withdraw; the
     // marketplace must then owe nothing but the bonds of offers still listed.
     m.chain.build_blocks(10);
-    for &id in &purchases {
+    for &(id, _) in &purchases {
         let purchase = m.purchase(id).unwrap();
         let caller = everyone[0].clone();
         match purchase.status {
             PurchaseStatus::Pending => m.must::<()>(&caller, "refund", &id, 0),
-            PurchaseStatus::Delivered => m.must::<()>(&caller, "settle", &id, 0),
+            PurchaseStatus::Delivered | PurchaseStatus::Disputed => {
+                m.must::<()>(&caller, "settle", &id, 0)
+            }
             _ => {}
         }
     }
@@ -212,6 +238,7 @@ fn marketplace_stays_solvent_through_a_random_walk() {
         "settle",
         "refund",
         "withdraw",
+        "dispute",
     ] {
         assert!(
             succeeded.get(name).copied().unwrap_or(0) > 0,

@@ -241,6 +241,89 @@ pub struct Purchase {
     pub status: PurchaseStatus,
 }
 
+/// Bytes before a stored chunk in its Merkle leaf: 0x00 ‖ chunk index (u64).
+pub const LEAF_PREFIX_LEN: usize = 9;
+
+/// A stored chunk (ciphertext ‖ tag), as `dispute_chunk` takes it. It encodes exactly
+/// as a `Vec<u8>` (and says so in the metadata), but decodes with [`LEAF_PREFIX_LEN`]
+/// bytes of room in front, so that the contract hashes the Merkle leaf
+/// `0x00 ‖ index ‖ chunk` and decrypts the chunk in the same buffer: a second copy of a
+/// 256 KiB chunk would not fit the contract's 1 MiB of memory beside ink!'s 288 KiB
+/// input buffer. Longer than [`MAX_CHUNK_SIZE`] + 16 bytes does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChunkBytes {
+    buf: Vec<u8>,
+}
+
+impl ChunkBytes {
+    /// Longest stored chunk: the largest chunk and its tag.
+    pub const MAX_LEN: usize = MAX_CHUNK_SIZE as usize + 16;
+
+    /// Wraps a copy of `chunk`.
+    pub fn new(chunk: &[u8]) -> Self {
+        let mut buf = Vec::with_capacity(chunk.len().saturating_add(LEAF_PREFIX_LEN));
+        buf.extend_from_slice(&[0u8; LEAF_PREFIX_LEN]);
+        buf.extend_from_slice(chunk);
+        Self { buf }
+    }
+
+    /// The stored chunk.
+    pub fn chunk(&self) -> &[u8] {
+        self.buf.get(LEAF_PREFIX_LEN..).unwrap_or_default()
+    }
+
+    /// The stored chunk, to decrypt in place.
+    pub fn chunk_mut(&mut self) -> &mut [u8] {
+        self.buf.get_mut(LEAF_PREFIX_LEN..).unwrap_or_default()
+    }
+
+    /// `0x00 ‖ index (u64, big-endian) ‖ chunk`: the preimage of the Merkle leaf.
+    pub fn leaf_preimage(&mut self, index: u64) -> &[u8] {
+        if let Some(prefix) = self.buf.get_mut(..LEAF_PREFIX_LEN) {
+            prefix[0] = 0;
+            prefix[1..].copy_from_slice(&index.to_be_bytes());
+        }
+        &self.buf
+    }
+}
+
+impl scale::Encode for ChunkBytes {
+    fn size_hint(&self) -> usize {
+        self.chunk().size_hint()
+    }
+
+    fn encode_to<T: scale::Output + ?Sized>(&self, dest: &mut T) {
+        self.chunk().encode_to(dest)
+    }
+}
+
+impl scale::Decode for ChunkBytes {
+    fn decode<I: scale::Input>(input: &mut I) -> core::result::Result<Self, scale::Error> {
+        let len = <scale::Compact<u32> as scale::Decode>::decode(input)?.0;
+        let len = usize::try_from(len).map_err(|_| "chunk too long")?;
+        if len > Self::MAX_LEN {
+            return Err("chunk longer than the largest chunk".into());
+        }
+        if input
+            .remaining_len()?
+            .is_some_and(|remaining| remaining < len)
+        {
+            return Err("not enough data for the chunk".into());
+        }
+        let mut buf = alloc::vec![0u8; len.saturating_add(LEAF_PREFIX_LEN)];
+        input.read(buf.get_mut(LEAF_PREFIX_LEN..).unwrap_or_default())?;
+        Ok(Self { buf })
+    }
+}
+
+impl scale_info::TypeInfo for ChunkBytes {
+    type Identity = Vec<u8>;
+
+    fn type_info() -> scale_info::Type {
+        <Vec<u8> as scale_info::TypeInfo>::type_info()
+    }
+}
+
 /// What a dispute contested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -411,6 +494,22 @@ pub enum Error {
     Overflow,
     /// The code hash could not be set (unknown code).
     UpgradeFailed,
+    // Disputes. New variants go at the end: the index is the encoding.
+    /// Only the purchase's buyer may dispute it.
+    NotBuyer,
+    /// The purchase was disputed already (a purchase is disputed at most once).
+    AlreadyDisputed,
+    /// The dispute window has passed.
+    DisputeWindowClosed,
+    /// X25519(buyer secret, G) is not the buyer key recorded at purchase.
+    WrongBuyerSecret,
+    /// The data key does not match the offer's key commitment.
+    WrongDataKey,
+    /// The chunk proof does not hold: index out of range, a chunk of the wrong length,
+    /// or a sibling path that does not lead to the content root.
+    InvalidChunkProof,
+    /// The proven chunk authenticates under the data key: nothing to dispute.
+    ChunkAuthenticates,
 }
 
 /// The marketplace's result type.
@@ -677,8 +776,9 @@ pub mod events {
     }
 }
 
-/// Checks a ciphertext header: magic, format version, and a chunk size that is a power
-/// of two from 4 KiB to 256 KiB.
+/// Checks a ciphertext header: magic, format version, a chunk size that is a power of
+/// two from 4 KiB to 256 KiB, and a plaintext length of at most 2^32 chunks (the STREAM
+/// counter is a u32), so that every chunk can be disputed.
 pub fn check_header(header: &CiphertextHeader) -> Result<()> {
     if header[..6] != HEADER_MAGIC || header[6] != FORMAT_VERSION {
         return Err(Error::InvalidHeader);
@@ -688,6 +788,14 @@ pub fn check_header(header: &CiphertextHeader) -> Result<()> {
         return Err(Error::ChunkSizeTooLarge);
     }
     if chunk_size < MIN_CHUNK_SIZE || !chunk_size.is_power_of_two() {
+        return Err(Error::InvalidHeader);
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&header[11..19]);
+    let plaintext_len = u64::from_be_bytes(len);
+    // More than 2^32 chunks: the last chunk starts at or past 2^32 * chunk_size.
+    let limit = u64::from(chunk_size).checked_shl(32).unwrap_or(u64::MAX);
+    if plaintext_len > limit {
         return Err(Error::InvalidHeader);
     }
     Ok(())
@@ -876,6 +984,29 @@ mod tests {
         let mut v2 = header(64 * 1024);
         v2[6] = 2;
         assert_eq!(check_header(&v2), Err(Error::InvalidHeader));
+        // 2^32 chunks is the most the u32 STREAM counter numbers.
+        let mut long = header(4 * 1024);
+        long[11..19].copy_from_slice(&(4096u64 << 32).to_be_bytes());
+        assert_eq!(check_header(&long), Ok(()));
+        long[11..19].copy_from_slice(&((4096u64 << 32) + 1).to_be_bytes());
+        assert_eq!(check_header(&long), Err(Error::InvalidHeader));
+    }
+
+    #[test]
+    fn chunk_bytes_encode_as_a_vec_and_hash_their_leaf_in_place() {
+        use scale::{Decode, Encode};
+        let chunk: Vec<u8> = (0..100u8).collect();
+        let encoded = chunk.encode();
+        assert_eq!(ChunkBytes::new(&chunk).encode(), encoded);
+        let mut decoded = ChunkBytes::decode(&mut &encoded[..]).unwrap();
+        assert_eq!(decoded.chunk(), &chunk[..]);
+        let mut leaf = vec![0u8];
+        leaf.extend_from_slice(&7u64.to_be_bytes());
+        leaf.extend_from_slice(&chunk);
+        assert_eq!(decoded.leaf_preimage(7), &leaf[..]);
+        let too_long = vec![0u8; ChunkBytes::MAX_LEN + 1].encode();
+        assert!(ChunkBytes::decode(&mut &too_long[..]).is_err());
+        assert!(ChunkBytes::decode(&mut &encoded[..50]).is_err());
     }
 
     #[test]
