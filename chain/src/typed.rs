@@ -45,6 +45,12 @@ impl Contract {
         &self.bundle.name
     }
 
+    /// The call data of `message(args)`: its selector and SCALE-encoded arguments (for
+    /// batches, see [`crate::RpcChain::submit_batch_calls`]).
+    pub fn call_data(&self, message: &str, args: &impl Encode) -> Result<Vec<u8>, ChainError> {
+        encode_call(&self.bundle, message, args)
+    }
+
     /// Uploads `bundle`'s code and instantiates it with `constructor(args)`, sending
     /// `value`, after a dry run. `R` is the constructor's return type: `()`, or
     /// `market_types::Result<()>` for a fallible one (an `Err` comes back as

@@ -248,6 +248,46 @@ impl RpcChain {
         })
     }
 
+    /// Submits several contract calls as one `Utility::batch_all` transaction (all or
+    /// nothing, one block): `(contract, call data, value, gas limit)` each, the gas from a
+    /// dry run of the same message. For loads and tests that need many events quickly;
+    /// the batch's weight must fit in one block.
+    pub fn submit_batch_calls(
+        &mut self,
+        signer: &Signer,
+        calls: &[(AccountId, Vec<u8>, Balance, Weight)],
+    ) -> Result<Included, ChainError> {
+        let mut inner = Vec::with_capacity(calls.len());
+        for (contract, data, value, gas_limit) in calls {
+            inner.push(self.compose("Contracts", "call", |index| {
+                (
+                    index,
+                    MultiAddress::<AccountId32, u32>::Id(to_node(contract)),
+                    Compact(*value),
+                    *gas_limit,
+                    None::<Compact<Balance>>,
+                    data.clone(),
+                )
+            })?);
+        }
+        let call = self.compose("Utility", "batch_all", |index| (index, inner))?;
+        let (block, extrinsic_index, raw) = self.submit(
+            signer,
+            call,
+            "a batch of contract calls",
+            TxOptions::default(),
+        )?;
+        let events = raw
+            .iter()
+            .filter_map(contract_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Included {
+            block,
+            extrinsic_index,
+            events,
+        })
+    }
+
     /// Signs `call` for `signer` (by default: nonce from the pool, mortal from the best
     /// block) and watches it into a block; returns the block and the extrinsic's events.
     fn submit<Call: Encode + Clone>(

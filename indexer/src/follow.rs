@@ -1,0 +1,155 @@
+//! The indexer's loop: migrate, take the writer lock (or wait as a standby), catch up
+//! from the cursor to the finalized head in batches, then follow the head.
+//!
+//! Fetching the next batch overlaps with writing the current one, so a catch-up runs at
+//! the speed of the slower of the two.
+
+use std::time::{Duration, Instant};
+
+use tokio_postgres::Client;
+
+use crate::source::BlockSource;
+use crate::{apply_blocks, db, Applied, IndexerError, Watched};
+
+/// How the loop runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The first block to index when the database is empty (the block the marketplace
+    /// was deployed in, or any earlier one).
+    pub start_block: u32,
+    /// Blocks per transaction.
+    pub batch_size: u32,
+    /// How often to look for a new finalized head once caught up.
+    pub poll: Duration,
+    /// How often a standby tries the writer lock.
+    pub standby_poll: Duration,
+    /// Stop once the cursor reaches this block (tests, one-off catch-ups).
+    pub stop_at: Option<u32>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            start_block: 1,
+            batch_size: 500,
+            poll: Duration::from_millis(500),
+            standby_poll: Duration::from_secs(1),
+            stop_at: None,
+        }
+    }
+}
+
+/// A batch being fetched ahead: its first block and the task.
+type Prefetch = (
+    u32,
+    tokio::task::JoinHandle<Result<Vec<crate::Block>, IndexerError>>,
+);
+
+/// Migrates, takes the writer lock, and follows the chain until an error (or `stop_at`).
+pub async fn follow(
+    client: &mut Client,
+    source: &BlockSource,
+    watched: &Watched,
+    options: &Options,
+) -> Result<(), IndexerError> {
+    db::migrate(client).await?;
+    db::lock_writer(client, options.standby_poll).await?;
+    let batch = options.batch_size.max(1);
+    let mut progress = Progress::new();
+    let mut pending: Option<Prefetch> = None;
+    loop {
+        let cursor = db::cursor(&*client, false).await?.map(|c| c.block);
+        if let (Some(stop), Some(cursor)) = (options.stop_at, cursor) {
+            if cursor.number >= stop {
+                return Ok(());
+            }
+        }
+        let next = cursor.map_or(options.start_block, |c| c.number + 1);
+        let head = source.finalized_head().await?;
+        metrics::gauge!("indexer_finalized_block").set(f64::from(head.number));
+        let indexed = cursor.map_or(0, |c| c.number);
+        metrics::gauge!("indexer_finalized_lag_blocks")
+            .set(f64::from(head.number.saturating_sub(indexed)));
+        let head_number = options.stop_at.map_or(head.number, |s| s.min(head.number));
+        if next > head_number {
+            tokio::time::sleep(options.poll).await;
+            continue;
+        }
+        let end = head_number.min(next.saturating_add(batch - 1));
+        let blocks = match pending.take() {
+            Some((start, task)) if start == next => task
+                .await
+                .map_err(|e| IndexerError::Chain(format!("a fetch task failed: {e}")))??,
+            _ => source.fetch(next..=end).await?,
+        };
+        let last = blocks.last().map_or(end, |b| b.header.number);
+        // Fetch the following batch while this one is written.
+        if last < head_number {
+            let start = last + 1;
+            let stop = head_number.min(start.saturating_add(batch - 1));
+            let source = source.clone();
+            pending = Some((
+                start,
+                tokio::spawn(async move { source.fetch(start..=stop).await }),
+            ));
+        }
+        let applied = apply_blocks(client, watched, &blocks).await?;
+        progress.record(&applied, head_number);
+    }
+}
+
+/// Metrics and the catch-up progress line.
+struct Progress {
+    started: Instant,
+    last_line: Instant,
+    blocks_since: u64,
+    events_since: u64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            last_line: Instant::now(),
+            blocks_since: 0,
+            events_since: 0,
+        }
+    }
+
+    fn record(&mut self, applied: &Applied, head: u32) {
+        metrics::counter!("indexer_blocks_applied_total").increment(u64::from(applied.blocks));
+        metrics::counter!("indexer_events_applied_total").increment(applied.events as u64);
+        metrics::counter!("indexer_undecodable_events_total").increment(applied.undecodable as u64);
+        let Some(cursor) = applied.cursor else { return };
+        metrics::gauge!("indexer_head_block").set(f64::from(cursor.number));
+        self.blocks_since += u64::from(applied.blocks);
+        self.events_since += applied.events as u64;
+        let elapsed = self.last_line.elapsed();
+        if elapsed >= Duration::from_secs(5) {
+            let seconds = elapsed.as_secs_f64();
+            let blocks_per_s = self.blocks_since as f64 / seconds;
+            let events_per_s = self.events_since as f64 / seconds;
+            metrics::gauge!("indexer_events_per_second").set(events_per_s);
+            let left = head.saturating_sub(cursor.number);
+            if left > 0 && blocks_per_s > 0.0 {
+                let eta = Duration::from_secs_f64(f64::from(left) / blocks_per_s);
+                tracing::info!(
+                    "catching up: block {} of {head}, {blocks_per_s:.0} blocks/s, \
+                     {events_per_s:.0} events/s, about {}s left",
+                    cursor.number,
+                    eta.as_secs()
+                );
+            } else {
+                tracing::info!(
+                    "at the finalized head, block {}; {events_per_s:.1} events/s over the last {:.0}s (up {}s)",
+                    cursor.number,
+                    seconds,
+                    self.started.elapsed().as_secs()
+                );
+            }
+            self.last_line = Instant::now();
+            self.blocks_since = 0;
+            self.events_since = 0;
+        }
+    }
+}

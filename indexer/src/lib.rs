@@ -1,0 +1,369 @@
+//! The Datamarket indexer: follows finalized blocks and mirrors the marketplace's and
+//! tokens' contract events into Postgres (DESIGN §5).
+//!
+//! - [`source`] reads blocks and their `ContractEmitted` events, several at once;
+//! - [`decode`] keeps the events of the watched contracts and decodes them;
+//! - [`apply_blocks`] writes a batch of blocks in one transaction with the cursor: the raw
+//!   events (COPY), the undecodable ones, and the derived tables through
+//!   [`store::Changes`]; a block already applied is skipped, and a block that does not
+//!   extend the cursor stops everything with [`IndexerError::Fork`] or
+//!   [`IndexerError::Gap`];
+//! - [`follow`] is the loop: migrations, the writer lock (a second indexer waits as a
+//!   standby), catch-up with progress, then following the finalized head;
+//! - [`rebuild`] replays `raw_events` into emptied derived tables;
+//! - [`db`] holds the connection, migrations, lock, cursor and digests.
+
+#![warn(missing_docs)]
+
+pub mod db;
+pub mod decode;
+pub mod follow;
+pub mod source;
+pub mod store;
+
+use chain::{BlockHash, BlockRef};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::Client;
+
+pub use decode::{Classified, Decoded, Watched};
+pub use follow::{follow, Options};
+pub use source::{Block, BlockSource, SharedChain};
+
+/// Why the indexer stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    /// The next block does not extend the index: the chain forked under it, or this
+    /// database belongs to another chain.
+    #[error(
+        "block {} ({}) has parent {parent}, but the index's block {} is {}: the chain \
+         forked or the node serves another chain; nothing was written past block {}",
+        block.number, block.hash, cursor.number, cursor.hash, cursor.number
+    )]
+    Fork {
+        /// The last block applied.
+        cursor: BlockRef,
+        /// The block that does not extend it.
+        block: BlockRef,
+        /// That block's parent hash.
+        parent: BlockHash,
+    },
+    /// The next block is not the one after the cursor.
+    #[error(
+        "expected block {} after the index's block {} ({}), got block {} ({}); nothing was \
+         written past block {}",
+        cursor.number + 1, cursor.number, cursor.hash, block.number, block.hash, cursor.number
+    )]
+    Gap {
+        /// The last block applied.
+        cursor: BlockRef,
+        /// The block that came instead of the next.
+        block: BlockRef,
+    },
+    /// The configuration does not fit this database or chain.
+    #[error("{0}")]
+    Config(String),
+    /// Reading the chain failed.
+    #[error("chain: {0}")]
+    Chain(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(String),
+    /// The events contradict the index (e.g. a change of an offer it never saw).
+    #[error("inconsistent index: {0}")]
+    Inconsistent(String),
+}
+
+impl From<tokio_postgres::Error> for IndexerError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // The server's message (code and text), never connection parameters.
+        match e.as_db_error() {
+            Some(db) => Self::Database(format!("{} ({})", db.message(), db.code().code())),
+            None => Self::Database(e.to_string()),
+        }
+    }
+}
+
+impl IndexerError {
+    /// The process exit code for this error: 3 for a fork or gap (an operator must look),
+    /// 2 for configuration, 1 for the rest.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Fork { .. } | Self::Gap { .. } => 3,
+            Self::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// What [`apply_blocks`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Blocks newly applied (blocks at or below the cursor are skipped).
+    pub blocks: u32,
+    /// Events decoded and applied.
+    pub events: usize,
+    /// Events of watched contracts that did not decode.
+    pub undecodable: usize,
+    /// The cursor afterwards.
+    pub cursor: Option<BlockRef>,
+}
+
+/// Applies `blocks` (consecutive, in order) in one transaction with the cursor.
+///
+/// Blocks at or below the cursor are skipped, so applying a batch again changes nothing.
+/// The first new block must be the cursor's child (or any block when the index is
+/// empty); otherwise nothing is written and the error names both blocks.
+pub async fn apply_blocks(
+    client: &mut Client,
+    watched: &Watched,
+    blocks: &[Block],
+) -> Result<Applied, IndexerError> {
+    let txn = client.transaction().await?;
+    let cursor = db::cursor(&txn, true).await?;
+    if let Some(cursor) = &cursor {
+        if cursor.marketplace != *AsRef::<[u8; 32]>::as_ref(&watched.marketplace) {
+            return Err(IndexerError::Config(format!(
+                "this database indexes the marketplace {}, not {}",
+                decode::hex0x(&cursor.marketplace),
+                decode::hex0x(watched.marketplace.as_ref())
+            )));
+        }
+    }
+    let mut tip = cursor.map(|c| c.block);
+    let mut applied = Applied {
+        cursor: tip,
+        ..Applied::default()
+    };
+    let mut changes = store::Changes::begin(&txn).await?;
+    let sink = txn
+        .copy_in(
+            "COPY raw_events (block_number, event_index, block_hash, extrinsic_index, contract, \
+             name, topics, data, payload) FROM STDIN BINARY",
+        )
+        .await?;
+    let raw = BinaryCopyInWriter::new(
+        sink,
+        &[
+            Type::INT8,
+            Type::INT4,
+            Type::BYTEA,
+            Type::INT4,
+            Type::BYTEA,
+            Type::TEXT,
+            Type::BYTEA_ARRAY,
+            Type::BYTEA,
+            Type::JSONB,
+        ],
+    );
+    futures::pin_mut!(raw);
+    let mut undecodable = Vec::new();
+    for block in blocks {
+        let this = block.reference();
+        if let Some(tip) = tip {
+            if this.number <= tip.number {
+                if this.number == tip.number && this.hash != tip.hash {
+                    return Err(IndexerError::Fork {
+                        cursor: tip,
+                        block: this,
+                        parent: block.header.parent_hash,
+                    });
+                }
+                continue;
+            }
+            if this.number != tip.number + 1 {
+                return Err(IndexerError::Gap {
+                    cursor: tip,
+                    block: this,
+                });
+            }
+            if block.header.parent_hash != tip.hash {
+                return Err(IndexerError::Fork {
+                    cursor: tip,
+                    block: this,
+                    parent: block.header.parent_hash,
+                });
+            }
+        }
+        for event in &block.events {
+            match watched.classify(event) {
+                Classified::Foreign => {}
+                Classified::Undecodable(reason) => {
+                    tracing::warn!(
+                        block = this.number,
+                        event_index = event.event_index,
+                        contract = %decode::ss58(&event.contract),
+                        "undecodable event stored in undecodable_events: {reason}"
+                    );
+                    undecodable.push((this, event.clone(), reason));
+                }
+                Classified::Decoded(decoded) => {
+                    let topics: Vec<Vec<u8>> = event.topics.iter().map(|t| t.to_vec()).collect();
+                    let row: [&(dyn ToSql + Sync); 9] = [
+                        &i64::from(this.number),
+                        &(event.event_index as i32),
+                        &this.hash.0.as_slice(),
+                        &event.extrinsic_index.map(|i| i as i32),
+                        &AsRef::<[u8]>::as_ref(&event.contract),
+                        &decoded.name(),
+                        &topics,
+                        &event.data.as_slice(),
+                        &decode::payload(&decoded),
+                    ];
+                    raw.as_mut().write(&row).await?;
+                    changes.apply(this.number, event.event_index, &decoded)?;
+                }
+            }
+        }
+        tip = Some(this);
+        applied.blocks += 1;
+    }
+    raw.finish().await?;
+    applied.events = changes.events();
+    applied.undecodable = undecodable.len();
+    if applied.blocks == 0 {
+        // Everything was applied before: change nothing.
+        txn.rollback().await?;
+        return Ok(applied);
+    }
+    for (block, event, reason) in &undecodable {
+        let topics: Vec<Vec<u8>> = event.topics.iter().map(|t| t.to_vec()).collect();
+        txn.execute(
+            "INSERT INTO undecodable_events (block_number, event_index, block_hash, \
+             extrinsic_index, contract, topics, data, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &i64::from(block.number),
+                &(event.event_index as i32),
+                &block.hash.0.as_slice(),
+                &event.extrinsic_index.map(|i| i as i32),
+                &AsRef::<[u8]>::as_ref(&event.contract),
+                &topics,
+                &event.data,
+                reason,
+            ],
+        )
+        .await?;
+    }
+    let touches_offers = changes.touches_offers();
+    changes.write(&txn).await?;
+    let tip = tip.expect("a block was applied");
+    txn.execute(
+        "INSERT INTO indexer_cursor (block_number, block_hash, marketplace) VALUES ($1, $2, $3) \
+         ON CONFLICT (singleton) DO UPDATE SET block_number = EXCLUDED.block_number, \
+         block_hash = EXCLUDED.block_hash, applied_at = now()",
+        &[
+            &i64::from(tip.number),
+            &tip.hash.0.as_slice(),
+            &AsRef::<[u8]>::as_ref(&watched.marketplace),
+        ],
+    )
+    .await?;
+    if touches_offers {
+        txn.execute(
+            &format!(
+                "SELECT pg_notify('{}', (SELECT coalesce(max(change_seq), 0)::text FROM offers))",
+                db::OFFERS_CHANNEL
+            ),
+            &[],
+        )
+        .await?;
+    }
+    if applied.events > 0 || applied.undecodable > 0 {
+        txn.execute(
+            &format!("SELECT pg_notify('{}', $1)", db::BLOCKS_CHANNEL),
+            &[&tip.number.to_string()],
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    applied.cursor = Some(tip);
+    Ok(applied)
+}
+
+/// How many raw events a rebuild folds per statement set.
+const REBUILD_PAGE: i64 = 10_000;
+
+/// Empties the derived tables and replays `raw_events` into them, in one transaction (a
+/// crash leaves the old tables; readers see the old ones until it commits). Takes the
+/// writer lock first, so the live indexer must be stopped or it waits. Returns the number
+/// of events replayed.
+pub async fn rebuild(client: &mut Client) -> Result<u64, IndexerError> {
+    db::lock_writer(client, std::time::Duration::from_secs(1)).await?;
+    let Some(cursor) = db::cursor(&*client, false).await? else {
+        return Ok(0);
+    };
+    let marketplace = chain::AccountId::from(cursor.marketplace);
+    let txn = client.transaction().await?;
+    txn.batch_execute(&format!("TRUNCATE {}", db::DERIVED_TABLES.join(", ")))
+        .await?;
+    let mut after: (i64, i32) = (-1, -1);
+    let mut replayed = 0u64;
+    loop {
+        let rows = txn
+            .query(
+                "SELECT block_number, event_index, contract, topics, data, extrinsic_index \
+                 FROM raw_events WHERE (block_number, event_index) > ($1, $2) \
+                 ORDER BY block_number, event_index LIMIT $3",
+                &[&after.0, &after.1, &REBUILD_PAGE],
+            )
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut changes = store::Changes::begin(&txn).await?;
+        for row in &rows {
+            let block: i64 = row.get(0);
+            let index: i32 = row.get(1);
+            after = (block, index);
+            let contract: Vec<u8> = row.get(2);
+            let topics: Vec<Vec<u8>> = row.get(3);
+            let contract = chain::AccountId::from(
+                <[u8; 32]>::try_from(contract)
+                    .map_err(|_| IndexerError::Inconsistent("a raw event's contract".into()))?,
+            );
+            let event = chain::ContractEvent {
+                event_index: index as u32,
+                extrinsic_index: row.get::<_, Option<i32>>(5).map(|i| i as u32),
+                contract,
+                topics: topics
+                    .into_iter()
+                    .map(|t| t.try_into())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| IndexerError::Inconsistent("a raw event's topic".into()))?,
+                data: row.get(4),
+            };
+            // Every contract in the log other than the marketplace is a watched token.
+            let watched = Watched {
+                marketplace,
+                tokens: if contract == marketplace {
+                    Vec::new()
+                } else {
+                    vec![contract]
+                },
+            };
+            match watched.classify(&event) {
+                Classified::Decoded(decoded) => {
+                    changes.apply(block as u32, index as u32, &decoded)?
+                }
+                other => {
+                    return Err(IndexerError::Inconsistent(format!(
+                        "raw event ({block}, {index}) no longer decodes: {other:?}"
+                    )))
+                }
+            }
+            replayed += 1;
+        }
+        changes.write(&txn).await?;
+        tracing::info!(replayed, "rebuild: replayed up to block {}", after.0);
+    }
+    txn.execute(
+        &format!(
+            "SELECT pg_notify('{}', (SELECT coalesce(max(change_seq), 0)::text FROM offers))",
+            db::OFFERS_CHANNEL
+        ),
+        &[],
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(replayed)
+}

@@ -1,0 +1,152 @@
+//! Reading finalized blocks and their contract events from the chain, several at once.
+//!
+//! The chain client is synchronous (see the `chain` crate), so each fetch runs on a
+//! blocking thread with a connection of its own; `concurrency` connections fetch that many
+//! blocks at a time, and the results come back in block order.
+
+use std::ops::RangeInclusive;
+use std::sync::{Arc, Mutex};
+
+use chain::{BlockRef, Chain, ContractEvent, Header};
+use futures::{stream, StreamExt, TryStreamExt};
+
+use crate::IndexerError;
+
+/// A chain handle that several tasks share (one request at a time goes through it).
+pub type SharedChain = Arc<Mutex<Box<dyn Chain + Send>>>;
+
+/// Wraps a chain for sharing.
+pub fn share(chain: Box<dyn Chain + Send>) -> SharedChain {
+    Arc::new(Mutex::new(chain))
+}
+
+/// A block as the indexer reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Its header.
+    pub header: Header,
+    /// Its `ContractEmitted` events, in order.
+    pub events: Vec<ContractEvent>,
+}
+
+impl Block {
+    /// Its number and hash.
+    pub fn reference(&self) -> BlockRef {
+        BlockRef {
+            number: self.header.number,
+            hash: self.header.hash,
+        }
+    }
+}
+
+/// Where blocks come from: one or more connections to the same chain.
+#[derive(Clone)]
+pub struct BlockSource {
+    connections: Vec<SharedChain>,
+    endpoint: String,
+}
+
+impl BlockSource {
+    /// Opens `concurrency` connections to the node at `url` (`ws://…`).
+    pub async fn connect(url: &str, concurrency: usize) -> Result<Self, IndexerError> {
+        if url == chain::IN_PROCESS {
+            return Err(IndexerError::Config(
+                "the in-process runtime only has blocks inside the program that drives it: \
+                 that program runs the indexer on it (the demo does); give the indexer a \
+                 node's ws:// URL"
+                    .into(),
+            ));
+        }
+        let mut connections = Vec::new();
+        for _ in 0..concurrency.max(1) {
+            let url = url.to_owned();
+            let chain = tokio::task::spawn_blocking(move || chain::open(&url))
+                .await
+                .map_err(|e| IndexerError::Chain(format!("connecting: {e}")))?
+                .map_err(|e| IndexerError::Chain(e.to_string()))?;
+            connections.push(share(chain));
+        }
+        Ok(Self {
+            connections,
+            endpoint: url.to_owned(),
+        })
+    }
+
+    /// Reads from a chain this program shares (the in-process runtime, or a connection
+    /// it already has); blocks are fetched one at a time.
+    pub fn shared(chain: SharedChain) -> Self {
+        let endpoint = chain.lock().map(|c| c.endpoint()).unwrap_or_default();
+        Self {
+            connections: vec![chain],
+            endpoint,
+        }
+    }
+
+    /// The chain's endpoint.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// How many blocks are fetched at once.
+    pub fn concurrency(&self) -> usize {
+        self.connections.len()
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        slot: usize,
+        what: String,
+        f: impl FnOnce(&mut dyn Chain) -> Result<T, chain::ChainError> + Send + 'static,
+    ) -> Result<T, IndexerError> {
+        let connection = Arc::clone(&self.connections[slot % self.connections.len()]);
+        tokio::task::spawn_blocking(move || {
+            let mut chain = connection
+                .lock()
+                .map_err(|_| IndexerError::Chain("a chain connection panicked".into()))?;
+            f(chain.as_mut()).map_err(|e| IndexerError::Chain(format!("{what}: {e}")))
+        })
+        .await
+        .map_err(|e| IndexerError::Chain(format!("a fetch task failed: {e}")))?
+    }
+
+    /// The newest finalized block.
+    pub async fn finalized_head(&self) -> Result<BlockRef, IndexerError> {
+        self.with(0, "reading the finalized head".into(), |c| {
+            c.finalized_head()
+        })
+        .await
+    }
+
+    /// Fetches the blocks of `range` (all at or below the finalized head), in order.
+    pub async fn fetch(&self, range: RangeInclusive<u32>) -> Result<Vec<Block>, IndexerError> {
+        let concurrency = self.connections.len();
+        stream::iter(range)
+            .map(|number| async move {
+                let block = self
+                    .with(
+                        number as usize,
+                        format!("reading block {number}"),
+                        move |c| {
+                            let Some(hash) = c.block_hash(number)? else {
+                                return Ok(None);
+                            };
+                            let Some(header) = c.header(hash)? else {
+                                return Ok(None);
+                            };
+                            let events = c.contract_events(hash)?;
+                            Ok(Some(Block { header, events }))
+                        },
+                    )
+                    .await?;
+                block.ok_or_else(|| {
+                    IndexerError::Chain(format!(
+                        "the node does not know block {number}, which is at or below its \
+                         finalized head"
+                    ))
+                })
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await
+    }
+}

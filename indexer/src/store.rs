@@ -1,0 +1,1057 @@
+//! Applying events to the derived tables, a batch at a time.
+//!
+//! A batch's events are folded, in chain order, into a [`Changes`] set in memory: new
+//! rows, patches of existing offers and purchases (fields to set, counters to add), and
+//! additive balance changes. It is then written with a handful of set-based statements
+//! (`unnest` of arrays), whatever the batch's size. The fold only ever sets fields or adds
+//! to counters, so the final tables do not depend on where batch boundaries fall: the live
+//! run and `indexer rebuild` (which replays `raw_events` in different batches) end in the
+//! same rows.
+
+use std::collections::BTreeMap;
+
+use chain::AccountId;
+use market_types::{decode::MarketEvent, Asset, OfferMetadata, OfferStatus};
+use serde_json::{json, Value};
+use tokio_postgres::Transaction;
+
+use crate::decode::{config_json, Decoded, TokenEvent};
+use crate::IndexerError;
+
+/// The `offers.status` text of a status.
+pub fn offer_status(status: OfferStatus) -> &'static str {
+    match status {
+        OfferStatus::Active => "active",
+        OfferStatus::Paused => "paused",
+        OfferStatus::Delisted => "delisted",
+    }
+}
+
+/// The `asset` column of an asset: empty for native, else the token's address.
+pub fn asset_key(asset: &Asset) -> Vec<u8> {
+    match asset {
+        Asset::Native => Vec::new(),
+        Asset::Psp22(token) => bytes(token).to_vec(),
+    }
+}
+
+fn bytes(account: &AccountId) -> [u8; 32] {
+    *AsRef::<[u8; 32]>::as_ref(account)
+}
+
+struct NewOffer {
+    owner: [u8; 32],
+    content_root: [u8; 32],
+    header: Vec<u8>,
+    key_commitment: [u8; 32],
+    price: u128,
+    asset: Vec<u8>,
+    uri: String,
+    metadata: OfferMetadata,
+    bond: u128,
+    max_purchases: Option<u32>,
+    status: &'static str,
+    created_block: u32,
+}
+
+/// What a batch changes in an offer that already exists.
+#[derive(Default)]
+struct OfferPatch {
+    price: Option<u128>,
+    listing: Option<(String, OfferMetadata)>,
+    status: Option<&'static str>,
+    purchases: i64,
+    open_purchases: i64,
+    revenue: u128,
+    /// Taken from the bond by successful disputes.
+    bond_spent: u128,
+    bond_released: bool,
+    updated_block: u32,
+}
+
+struct NewPurchase {
+    offer_id: u64,
+    buyer: [u8; 32],
+    buyer_pk: [u8; 32],
+    amount: u128,
+    asset: Vec<u8>,
+    fee_bps: u16,
+    delivery_deadline: u32,
+    created_block: u32,
+}
+
+#[derive(Default)]
+struct PurchasePatch {
+    status: Option<&'static str>,
+    envelope: Option<Vec<u8>>,
+    dispute_deadline: Option<u32>,
+    delivered_block: Option<u32>,
+    settled_block: Option<u32>,
+    refunded_block: Option<u32>,
+    disputed_block: Option<u32>,
+    updated_block: u32,
+}
+
+#[derive(Default)]
+struct ConfigPatch {
+    config: Option<Value>,
+    paused: Option<bool>,
+    admin: Option<[u8; 32]>,
+    code_hash: Option<[u8; 32]>,
+    dispute_penalty: Option<u128>,
+    updated_block: u32,
+}
+
+/// Credits and withdrawals of one account in one asset.
+#[derive(Default)]
+struct BalanceChange {
+    credited: u128,
+    withdrawn: u128,
+    updated_block: u32,
+}
+
+/// Tokens in and out of one account.
+#[derive(Default)]
+struct TokenChange {
+    received: u128,
+    sent: u128,
+    updated_block: u32,
+}
+
+/// An offer's split: (account, basis points), in order.
+type Payees = Vec<([u8; 32], u16)>;
+/// (purchase, offer, asset, fee, block, payouts).
+type Settlement = (u64, u64, Vec<u8>, u128, u32, Vec<([u8; 32], u128)>);
+/// (purchase, buyer, asset, amount, block).
+type Refund = (u64, [u8; 32], Vec<u8>, u128, u32);
+/// (block, event index, account, asset, amount).
+type Withdrawal = (u32, u32, [u8; 32], Vec<u8>, u128);
+
+/// Everything a batch of events changes in the derived tables.
+#[derive(Default)]
+pub struct Changes {
+    new_offers: BTreeMap<u64, (NewOffer, Payees)>,
+    offer_patches: BTreeMap<u64, OfferPatch>,
+    new_purchases: BTreeMap<u64, NewPurchase>,
+    purchase_patches: BTreeMap<u64, PurchasePatch>,
+    settlements: Vec<Settlement>,
+    refunds: Vec<Refund>,
+    withdrawals: Vec<Withdrawal>,
+    disputes: Vec<DisputeRow>,
+    balances: BTreeMap<([u8; 32], Vec<u8>), BalanceChange>,
+    token_balances: BTreeMap<([u8; 32], [u8; 32]), TokenChange>,
+    config: Option<ConfigPatch>,
+    /// The fee recipient in force, as far as the events have told (settlements credit
+    /// the fee to it).
+    fee_recipient: Option<[u8; 32]>,
+    events: usize,
+}
+
+fn add(a: u128, b: u128) -> Result<u128, IndexerError> {
+    a.checked_add(b)
+        .ok_or_else(|| IndexerError::Inconsistent("an amount overflows u128".into()))
+}
+
+impl Changes {
+    /// Starts a batch on the current tables (it needs the fee recipient in force).
+    pub async fn begin(txn: &Transaction<'_>) -> Result<Self, IndexerError> {
+        let row = txn
+            .query_opt(
+                "SELECT config ->> 'fee_recipient_hex' FROM market_config",
+                &[],
+            )
+            .await?;
+        let fee_recipient = row
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|v| <[u8; 32]>::try_from(v).ok());
+        Ok(Self {
+            fee_recipient,
+            ..Self::default()
+        })
+    }
+
+    /// How many events were folded in.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// Whether any offer row changes (the search index's change feed is woken then).
+    pub fn touches_offers(&self) -> bool {
+        !self.new_offers.is_empty() || !self.offer_patches.is_empty()
+    }
+
+    fn offer(&mut self, id: u64, block: u32) -> OfferEdit<'_> {
+        if let Some((offer, _)) = self.new_offers.get_mut(&id) {
+            return OfferEdit::New(offer, self.offer_patches.entry(id).or_default(), block);
+        }
+        OfferEdit::Existing(self.offer_patches.entry(id).or_default(), block)
+    }
+
+    fn purchase(&mut self, id: u64, block: u32) -> &mut PurchasePatch {
+        let patch = self.purchase_patches.entry(id).or_default();
+        patch.updated_block = block;
+        patch
+    }
+
+    fn credit(
+        &mut self,
+        account: [u8; 32],
+        asset: Vec<u8>,
+        amount: u128,
+        block: u32,
+    ) -> Result<(), IndexerError> {
+        let change = self.balances.entry((account, asset)).or_default();
+        change.credited = add(change.credited, amount)?;
+        change.updated_block = block;
+        Ok(())
+    }
+
+    fn config_patch(&mut self, block: u32) -> &mut ConfigPatch {
+        let patch = self.config.get_or_insert_with(ConfigPatch::default);
+        patch.updated_block = block;
+        patch
+    }
+
+    /// Folds one decoded event, emitted at `(block, event_index)`.
+    pub fn apply(
+        &mut self,
+        block: u32,
+        event_index: u32,
+        decoded: &Decoded,
+    ) -> Result<(), IndexerError> {
+        self.events += 1;
+        let market = match decoded {
+            Decoded::Token { token, event } => {
+                if let TokenEvent::Transfer { from, to, value } = event {
+                    let token = bytes(token);
+                    if let Some(from) = from {
+                        let change = self.token_balances.entry((token, bytes(from))).or_default();
+                        change.sent = add(change.sent, *value)?;
+                        change.updated_block = block;
+                    }
+                    if let Some(to) = to {
+                        let change = self.token_balances.entry((token, bytes(to))).or_default();
+                        change.received = add(change.received, *value)?;
+                        change.updated_block = block;
+                    }
+                }
+                return Ok(());
+            }
+            Decoded::Market(market) => market.as_ref(),
+        };
+        match market {
+            MarketEvent::OfferCreated(e) => {
+                let offer = NewOffer {
+                    owner: bytes(&e.owner),
+                    content_root: e.content_root,
+                    header: e.header.to_vec(),
+                    key_commitment: e.key_commitment,
+                    price: e.price,
+                    asset: asset_key(&e.asset),
+                    uri: e.uri.clone(),
+                    metadata: e.metadata.clone(),
+                    bond: e.bond,
+                    max_purchases: e.max_purchases,
+                    status: "active",
+                    created_block: block,
+                };
+                let payees = e
+                    .payees
+                    .iter()
+                    .map(|p| (bytes(&p.account), p.bps))
+                    .collect();
+                self.new_offers.insert(e.offer_id, (offer, payees));
+                // Nothing of an earlier life of this id can be pending.
+                self.offer_patches.remove(&e.offer_id);
+            }
+            MarketEvent::OfferPriceUpdated(e) => self
+                .offer(e.offer_id, block)
+                .set(|o| o.price = e.price, |p| p.price = Some(e.price)),
+            MarketEvent::OfferMetadataUpdated(e) => self.offer(e.offer_id, block).set(
+                |o| {
+                    o.uri = e.uri.clone();
+                    o.metadata = e.metadata.clone();
+                },
+                |p| p.listing = Some((e.uri.clone(), e.metadata.clone())),
+            ),
+            MarketEvent::OfferStatusChanged(e) => {
+                let status = offer_status(e.status);
+                self.offer(e.offer_id, block)
+                    .set(|o| o.status = status, |p| p.status = Some(status))
+            }
+            MarketEvent::BondReleased(e) => {
+                self.offer(e.offer_id, block).patch().bond_released = true;
+                self.credit(bytes(&e.owner), Vec::new(), e.amount, block)?;
+            }
+            MarketEvent::PurchaseCreated(e) => {
+                self.new_purchases.insert(
+                    e.purchase_id,
+                    NewPurchase {
+                        offer_id: e.offer_id,
+                        buyer: bytes(&e.buyer),
+                        buyer_pk: e.buyer_pk,
+                        amount: e.amount,
+                        asset: asset_key(&e.asset),
+                        fee_bps: e.fee_bps,
+                        delivery_deadline: e.delivery_deadline,
+                        created_block: block,
+                    },
+                );
+                self.purchase_patches.remove(&e.purchase_id);
+                let patch = self.offer(e.offer_id, block).patch();
+                patch.purchases += 1;
+                patch.open_purchases += 1;
+            }
+            MarketEvent::KeyDelivered(e) => {
+                let patch = self.purchase(e.purchase_id, block);
+                patch.status = Some("delivered");
+                patch.envelope = Some(e.envelope.to_vec());
+                patch.dispute_deadline = Some(e.dispute_deadline);
+                patch.delivered_block = Some(block);
+            }
+            MarketEvent::PurchaseSettled(e) => {
+                let patch = self.purchase(e.purchase_id, block);
+                patch.status = Some("settled");
+                patch.settled_block = Some(block);
+                let asset = asset_key(&e.asset);
+                let mut total = e.fee;
+                for (account, amount) in &e.payouts {
+                    total = add(total, *amount)?;
+                    self.credit(bytes(account), asset.clone(), *amount, block)?;
+                }
+                if e.fee > 0 {
+                    match self.fee_recipient {
+                        Some(recipient) => self.credit(recipient, asset.clone(), e.fee, block)?,
+                        None => tracing::warn!(
+                            purchase = e.purchase_id,
+                            "a settlement's fee is not credited in balances: no ConfigChanged \
+                             event has named the fee recipient yet"
+                        ),
+                    }
+                }
+                let offer = self.offer(e.offer_id, block).patch();
+                offer.open_purchases -= 1;
+                offer.revenue = add(offer.revenue, total)?;
+                let payouts = e.payouts.iter().map(|(a, v)| (bytes(a), *v)).collect();
+                self.settlements
+                    .push((e.purchase_id, e.offer_id, asset, e.fee, block, payouts));
+            }
+            MarketEvent::PurchaseRefunded(e) => {
+                let patch = self.purchase(e.purchase_id, block);
+                patch.status = Some("refunded");
+                patch.refunded_block = Some(block);
+                let asset = asset_key(&e.asset);
+                self.credit(bytes(&e.buyer), asset.clone(), e.amount, block)?;
+                self.offer(e.offer_id, block).patch().open_purchases -= 1;
+                self.refunds
+                    .push((e.purchase_id, bytes(&e.buyer), asset, e.amount, block));
+            }
+            MarketEvent::Withdrawn(e) => {
+                let asset = asset_key(&e.asset);
+                let change = self
+                    .balances
+                    .entry((bytes(&e.account), asset.clone()))
+                    .or_default();
+                change.withdrawn = add(change.withdrawn, e.amount)?;
+                change.updated_block = block;
+                self.withdrawals
+                    .push((block, event_index, bytes(&e.account), asset, e.amount));
+            }
+            MarketEvent::ConfigChanged(e) => {
+                self.fee_recipient = Some(bytes(&e.config.fee_recipient));
+                let mut config = config_json(&e.config);
+                // Kept beside the SS58 form so that settlements can credit the fee
+                // without an SS58 decoder in SQL.
+                config["fee_recipient_hex"] = json!(hex::encode(bytes(&e.config.fee_recipient)));
+                let patch = self.config_patch(block);
+                patch.config = Some(config);
+                patch.paused = Some(e.config.paused);
+                patch.admin = Some(bytes(&e.config.admin));
+            }
+            MarketEvent::MarketPauseChanged(e) => self.config_patch(block).paused = Some(e.paused),
+            MarketEvent::AdminTransferred(e) => self.config_patch(block).admin = Some(bytes(&e.to)),
+            MarketEvent::CodeUpgraded(e) => self.config_patch(block).code_hash = Some(e.code_hash),
+            MarketEvent::DisputePenaltyChanged(e) => {
+                self.config_patch(block).dispute_penalty = Some(e.penalty)
+            }
+            MarketEvent::PurchaseDisputed(e) => {
+                let patch = self.purchase(e.purchase_id, block);
+                patch.status = Some(if e.buyer_won { "resolved" } else { "disputed" });
+                patch.disputed_block = Some(block);
+                if e.buyer_won {
+                    let buyer = bytes(&e.buyer);
+                    self.credit(buyer, asset_key(&e.asset), e.refund, block)?;
+                    self.credit(buyer, Vec::new(), add(e.bond, e.penalty)?, block)?;
+                    let offer = self.offer(e.offer_id, block).patch();
+                    offer.open_purchases -= 1;
+                    offer.bond_spent = add(offer.bond_spent, e.penalty)?;
+                } else {
+                    self.credit(bytes(&e.owner), Vec::new(), e.bond, block)?;
+                }
+                self.disputes.push(DisputeRow {
+                    purchase_id: e.purchase_id,
+                    offer_id: e.offer_id,
+                    buyer: bytes(&e.buyer),
+                    kind: crate::decode::dispute_kind(&e.kind),
+                    chunk_index: match e.kind {
+                        market_types::DisputeKind::Chunk { index } => Some(index),
+                        market_types::DisputeKind::Envelope => None,
+                    },
+                    buyer_won: e.buyer_won,
+                    asset: asset_key(&e.asset),
+                    refund: e.refund,
+                    penalty: e.penalty,
+                    bond: e.bond,
+                    revealed_key: e.revealed_key,
+                    block,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the changes in `txn`.
+    pub async fn write(self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
+        self.write_offers(txn).await?;
+        self.write_purchases(txn).await?;
+        write_settlements(txn, &self.settlements).await?;
+        write_refunds(txn, &self.refunds).await?;
+        write_withdrawals(txn, &self.withdrawals).await?;
+        write_disputes(txn, &self.disputes).await?;
+        write_balances(txn, &self.balances).await?;
+        write_token_balances(txn, &self.token_balances).await?;
+        if let Some(patch) = &self.config {
+            write_config(txn, patch).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_offers(&self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
+        if !self.new_offers.is_empty() {
+            let mut c = OfferColumns::default();
+            let (mut p_offer, mut p_pos, mut p_account, mut p_bps) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (id, (offer, payees)) in &self.new_offers {
+                let patch = self.offer_patches.get(id);
+                c.push(*id, offer, patch);
+                for (position, (account, bps)) in payees.iter().enumerate() {
+                    p_offer.push(*id as i64);
+                    p_pos.push(position as i16);
+                    p_account.push(account.to_vec());
+                    p_bps.push(i32::from(*bps));
+                }
+            }
+            txn.execute(
+                "INSERT INTO offers (id, owner, content_root, header, key_commitment, price, \
+                 asset, uri, title, description, tags, schema, size, bond, max_purchases, status, \
+                 purchases, open_purchases, revenue, bond_released, created_block, updated_block) \
+                 SELECT id, owner, content_root, header, key_commitment, price::numeric, asset, \
+                 uri, title, description, ARRAY(SELECT jsonb_array_elements_text(tags)), schema, \
+                 size, bond::numeric, max_purchases, status, purchases, open_purchases, \
+                 revenue::numeric, bond_released, created_block, updated_block \
+                 FROM unnest($1::int8[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[], \
+                 $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[], $11::jsonb[], \
+                 $12::text[], $13::int8[], $14::text[], $15::int8[], $16::text[], $17::int8[], \
+                 $18::int8[], $19::text[], $20::bool[], $21::int8[], $22::int8[]) \
+                 AS t(id, owner, content_root, header, key_commitment, price, asset, uri, title, \
+                 description, tags, schema, size, bond, max_purchases, status, purchases, \
+                 open_purchases, revenue, bond_released, created_block, updated_block) \
+                 ORDER BY id",
+                &[
+                    &c.id,
+                    &c.owner,
+                    &c.content_root,
+                    &c.header,
+                    &c.key_commitment,
+                    &c.price,
+                    &c.asset,
+                    &c.uri,
+                    &c.title,
+                    &c.description,
+                    &c.tags,
+                    &c.schema,
+                    &c.size,
+                    &c.bond,
+                    &c.max_purchases,
+                    &c.status,
+                    &c.purchases,
+                    &c.open_purchases,
+                    &c.revenue,
+                    &c.bond_released,
+                    &c.created_block,
+                    &c.updated_block,
+                ],
+            )
+            .await?;
+            txn.execute(
+                "INSERT INTO payees (offer_id, position, account, bps) \
+                 SELECT * FROM unnest($1::int8[], $2::int2[], $3::bytea[], $4::int4[])",
+                &[&p_offer, &p_pos, &p_account, &p_bps],
+            )
+            .await?;
+        }
+        let existing: Vec<_> = self
+            .offer_patches
+            .iter()
+            .filter(|(id, _)| !self.new_offers.contains_key(id))
+            .collect();
+        if existing.is_empty() {
+            return Ok(());
+        }
+        let mut id = Vec::new();
+        let mut price = Vec::new();
+        let (mut uri, mut title, mut description, mut tags, mut schema, mut size) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        let mut status = Vec::new();
+        let (mut purchases, mut open, mut revenue, mut released, mut block) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut bond_spent = Vec::new();
+        for (offer_id, p) in &existing {
+            id.push(**offer_id as i64);
+            price.push(p.price.map(|v| v.to_string()));
+            let listing = p.listing.as_ref();
+            uri.push(listing.map(|(u, _)| u.clone()));
+            title.push(listing.map(|(_, m)| m.title.clone()));
+            description.push(listing.map(|(_, m)| m.description.clone()));
+            tags.push(listing.map(|(_, m)| json!(m.tags)));
+            schema.push(listing.map(|(_, m)| m.schema.clone()));
+            size.push(listing.map(|(_, m)| m.size as i64));
+            status.push(p.status);
+            purchases.push(p.purchases);
+            open.push(p.open_purchases);
+            revenue.push(p.revenue.to_string());
+            bond_spent.push(p.bond_spent.to_string());
+            released.push(p.bond_released);
+            block.push(i64::from(p.updated_block));
+        }
+        let updated = txn
+            .execute(
+                "UPDATE offers o SET \
+                 price = COALESCE(p.price::numeric, o.price), \
+                 uri = COALESCE(p.uri, o.uri), title = COALESCE(p.title, o.title), \
+                 description = COALESCE(p.description, o.description), \
+                 tags = CASE WHEN p.tags IS NULL THEN o.tags \
+                        ELSE ARRAY(SELECT jsonb_array_elements_text(p.tags)) END, \
+                 schema = COALESCE(p.schema, o.schema), size = COALESCE(p.size, o.size), \
+                 status = COALESCE(p.status, o.status), \
+                 purchases = o.purchases + p.purchases, \
+                 open_purchases = o.open_purchases + p.open_purchases, \
+                 revenue = o.revenue + p.revenue::numeric, \
+                 bond_released = o.bond_released OR p.bond_released, \
+                 bond = o.bond - p.bond_spent::numeric, \
+                 updated_block = p.updated_block, \
+                 change_seq = nextval('offer_change_seq') \
+                 FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::jsonb[], $7::text[], $8::int8[], $9::text[], $10::int8[], $11::int8[], \
+                 $12::text[], $13::bool[], $14::int8[], $15::text[]) \
+                 AS p(id, price, uri, title, description, tags, schema, size, status, \
+                 purchases, open_purchases, revenue, bond_released, updated_block, bond_spent) \
+                 WHERE o.id = p.id",
+                &[
+                    &id,
+                    &price,
+                    &uri,
+                    &title,
+                    &description,
+                    &tags,
+                    &schema,
+                    &size,
+                    &status,
+                    &purchases,
+                    &open,
+                    &revenue,
+                    &released,
+                    &block,
+                    &bond_spent,
+                ],
+            )
+            .await?;
+        if updated != id.len() as u64 {
+            return Err(missing("offer", txn, "offers", &id).await);
+        }
+        Ok(())
+    }
+
+    async fn write_purchases(&self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
+        if !self.new_purchases.is_empty() {
+            let mut id = Vec::new();
+            let (mut offer, mut buyer, mut buyer_pk, mut amount, mut asset, mut fee_bps) = (
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+            );
+            let (mut status, mut deadline, mut dispute_deadline, mut envelope) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let (mut created, mut delivered, mut settled, mut refunded, mut disputed, mut updated) = (
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+            );
+            for (purchase_id, p) in &self.new_purchases {
+                let patch = self.purchase_patches.get(purchase_id);
+                id.push(*purchase_id as i64);
+                offer.push(p.offer_id as i64);
+                buyer.push(p.buyer.to_vec());
+                buyer_pk.push(p.buyer_pk.to_vec());
+                amount.push(p.amount.to_string());
+                asset.push(p.asset.clone());
+                fee_bps.push(i32::from(p.fee_bps));
+                status.push(patch.and_then(|x| x.status).unwrap_or("paid"));
+                deadline.push(i64::from(p.delivery_deadline));
+                dispute_deadline.push(patch.and_then(|x| x.dispute_deadline).map(i64::from));
+                envelope.push(patch.and_then(|x| x.envelope.clone()));
+                created.push(i64::from(p.created_block));
+                delivered.push(patch.and_then(|x| x.delivered_block).map(i64::from));
+                settled.push(patch.and_then(|x| x.settled_block).map(i64::from));
+                refunded.push(patch.and_then(|x| x.refunded_block).map(i64::from));
+                disputed.push(patch.and_then(|x| x.disputed_block).map(i64::from));
+                updated.push(i64::from(
+                    patch.map_or(p.created_block, |x| x.updated_block.max(p.created_block)),
+                ));
+            }
+            txn.execute(
+                "INSERT INTO purchases (id, offer_id, buyer, buyer_pk, amount, asset, fee_bps, \
+                 status, delivery_deadline, dispute_deadline, envelope, created_block, \
+                 delivered_block, settled_block, refunded_block, disputed_block, updated_block) \
+                 SELECT id, offer_id, buyer, buyer_pk, amount::numeric, asset, fee_bps, status, \
+                 delivery_deadline, dispute_deadline, envelope, created_block, delivered_block, \
+                 settled_block, refunded_block, disputed_block, updated_block \
+                 FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::bytea[], $5::text[], \
+                 $6::bytea[], $7::int4[], $8::text[], $9::int8[], $10::int8[], $11::bytea[], \
+                 $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[]) \
+                 AS t(id, offer_id, buyer, buyer_pk, amount, asset, fee_bps, status, \
+                 delivery_deadline, dispute_deadline, envelope, created_block, delivered_block, \
+                 settled_block, refunded_block, disputed_block, updated_block)",
+                &[
+                    &id,
+                    &offer,
+                    &buyer,
+                    &buyer_pk,
+                    &amount,
+                    &asset,
+                    &fee_bps,
+                    &status,
+                    &deadline,
+                    &dispute_deadline,
+                    &envelope,
+                    &created,
+                    &delivered,
+                    &settled,
+                    &refunded,
+                    &disputed,
+                    &updated,
+                ],
+            )
+            .await
+            .map_err(|e| foreign_key(e, "a purchase of an offer"))?;
+        }
+        let existing: Vec<_> = self
+            .purchase_patches
+            .iter()
+            .filter(|(id, _)| !self.new_purchases.contains_key(id))
+            .collect();
+        if existing.is_empty() {
+            return Ok(());
+        }
+        let mut id = Vec::new();
+        let (mut status, mut envelope, mut dispute_deadline) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut delivered, mut settled, mut refunded, mut disputed, mut updated) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (purchase_id, p) in &existing {
+            id.push(**purchase_id as i64);
+            status.push(p.status);
+            envelope.push(p.envelope.clone());
+            dispute_deadline.push(p.dispute_deadline.map(i64::from));
+            delivered.push(p.delivered_block.map(i64::from));
+            settled.push(p.settled_block.map(i64::from));
+            refunded.push(p.refunded_block.map(i64::from));
+            disputed.push(p.disputed_block.map(i64::from));
+            updated.push(i64::from(p.updated_block));
+        }
+        let count = txn
+            .execute(
+                "UPDATE purchases o SET status = COALESCE(p.status, o.status), \
+                 envelope = COALESCE(p.envelope, o.envelope), \
+                 dispute_deadline = COALESCE(p.dispute_deadline, o.dispute_deadline), \
+                 delivered_block = COALESCE(p.delivered_block, o.delivered_block), \
+                 settled_block = COALESCE(p.settled_block, o.settled_block), \
+                 refunded_block = COALESCE(p.refunded_block, o.refunded_block), \
+                 disputed_block = COALESCE(p.disputed_block, o.disputed_block), \
+                 updated_block = p.updated_block \
+                 FROM unnest($1::int8[], $2::text[], $3::bytea[], $4::int8[], $5::int8[], \
+                 $6::int8[], $7::int8[], $8::int8[], $9::int8[]) \
+                 AS p(id, status, envelope, dispute_deadline, delivered_block, settled_block, \
+                 refunded_block, disputed_block, updated_block) \
+                 WHERE o.id = p.id",
+                &[
+                    &id,
+                    &status,
+                    &envelope,
+                    &dispute_deadline,
+                    &delivered,
+                    &settled,
+                    &refunded,
+                    &disputed,
+                    &updated,
+                ],
+            )
+            .await?;
+        if count != id.len() as u64 {
+            return Err(missing("purchase", txn, "purchases", &id).await);
+        }
+        Ok(())
+    }
+}
+
+/// A change that names an offer or purchase the index has never seen.
+async fn missing(what: &str, txn: &Transaction<'_>, table: &str, ids: &[i64]) -> IndexerError {
+    let sql = format!(
+        "SELECT i FROM unnest($1::int8[]) AS i WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE id = i) LIMIT 1"
+    );
+    let id = match txn.query_opt(&sql, &[&ids]).await {
+        Ok(Some(row)) => row.get::<_, i64>(0).to_string(),
+        _ => "?".into(),
+    };
+    IndexerError::Inconsistent(format!(
+        "an event changes {what} {id}, which is not in the index (was the indexer started \
+         after the block that created it? --start-block must not be later than the \
+         contract's deployment)"
+    ))
+}
+
+fn foreign_key(e: tokio_postgres::Error, what: &str) -> IndexerError {
+    if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+        IndexerError::Inconsistent(format!(
+            "{what} that is not in the index (was the indexer started after the block that \
+             created it? --start-block must not be later than the contract's deployment)"
+        ))
+    } else {
+        e.into()
+    }
+}
+
+#[derive(Default)]
+struct OfferColumns {
+    id: Vec<i64>,
+    owner: Vec<Vec<u8>>,
+    content_root: Vec<Vec<u8>>,
+    header: Vec<Vec<u8>>,
+    key_commitment: Vec<Vec<u8>>,
+    price: Vec<String>,
+    asset: Vec<Vec<u8>>,
+    uri: Vec<String>,
+    title: Vec<String>,
+    description: Vec<String>,
+    tags: Vec<Value>,
+    schema: Vec<String>,
+    size: Vec<i64>,
+    bond: Vec<String>,
+    max_purchases: Vec<Option<i64>>,
+    status: Vec<&'static str>,
+    purchases: Vec<i64>,
+    open_purchases: Vec<i64>,
+    revenue: Vec<String>,
+    bond_released: Vec<bool>,
+    created_block: Vec<i64>,
+    updated_block: Vec<i64>,
+}
+
+impl OfferColumns {
+    /// A new offer as it stands after the batch (its patch holds the counters).
+    fn push(&mut self, id: u64, o: &NewOffer, patch: Option<&OfferPatch>) {
+        self.id.push(id as i64);
+        self.owner.push(o.owner.to_vec());
+        self.content_root.push(o.content_root.to_vec());
+        self.header.push(o.header.clone());
+        self.key_commitment.push(o.key_commitment.to_vec());
+        self.price.push(o.price.to_string());
+        self.asset.push(o.asset.clone());
+        self.uri.push(o.uri.clone());
+        self.title.push(o.metadata.title.clone());
+        self.description.push(o.metadata.description.clone());
+        self.tags.push(json!(o.metadata.tags));
+        self.schema.push(o.metadata.schema.clone());
+        self.size.push(o.metadata.size as i64);
+        self.bond.push(
+            o.bond
+                .saturating_sub(patch.map_or(0, |p| p.bond_spent))
+                .to_string(),
+        );
+        self.max_purchases.push(o.max_purchases.map(i64::from));
+        self.status.push(o.status);
+        self.purchases.push(patch.map_or(0, |p| p.purchases));
+        self.open_purchases
+            .push(patch.map_or(0, |p| p.open_purchases));
+        self.revenue
+            .push(patch.map_or(0, |p| p.revenue).to_string());
+        self.bond_released
+            .push(patch.is_some_and(|p| p.bond_released));
+        self.created_block.push(i64::from(o.created_block));
+        self.updated_block.push(i64::from(
+            patch.map_or(o.created_block, |p| p.updated_block.max(o.created_block)),
+        ));
+    }
+}
+
+/// An offer being changed by the batch: created in it (fields set on the new row) or
+/// already in the table (fields set on its patch). Counters always go to the patch.
+enum OfferEdit<'a> {
+    New(&'a mut NewOffer, &'a mut OfferPatch, u32),
+    Existing(&'a mut OfferPatch, u32),
+}
+
+impl<'a> OfferEdit<'a> {
+    fn set(self, on_new: impl FnOnce(&mut NewOffer), on_patch: impl FnOnce(&mut OfferPatch)) {
+        match self {
+            Self::New(offer, patch, block) => {
+                on_new(offer);
+                patch.updated_block = block;
+            }
+            Self::Existing(patch, block) => {
+                on_patch(patch);
+                patch.updated_block = block;
+            }
+        }
+    }
+
+    fn patch(self) -> &'a mut OfferPatch {
+        let (patch, block) = match self {
+            Self::New(_, patch, block) | Self::Existing(patch, block) => (patch, block),
+        };
+        patch.updated_block = block;
+        patch
+    }
+}
+
+struct DisputeRow {
+    purchase_id: u64,
+    offer_id: u64,
+    buyer: [u8; 32],
+    kind: &'static str,
+    chunk_index: Option<u64>,
+    buyer_won: bool,
+    asset: Vec<u8>,
+    refund: u128,
+    penalty: u128,
+    bond: u128,
+    revealed_key: Option<[u8; 32]>,
+    block: u32,
+}
+
+async fn write_disputes(
+    txn: &Transaction<'_>,
+    disputes: &[DisputeRow],
+) -> Result<(), IndexerError> {
+    for d in disputes {
+        txn.execute(
+            "INSERT INTO disputes (purchase_id, offer_id, buyer, kind, chunk_index, buyer_won, \
+             asset, refund, penalty, bond, revealed_key, block_number) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::numeric, $9::text::numeric, \
+             $10::text::numeric, $11, $12)",
+            &[
+                &(d.purchase_id as i64),
+                &(d.offer_id as i64),
+                &d.buyer.as_slice(),
+                &d.kind,
+                &d.chunk_index.map(|i| i as i64),
+                &d.buyer_won,
+                &d.asset,
+                &d.refund.to_string(),
+                &d.penalty.to_string(),
+                &d.bond.to_string(),
+                &d.revealed_key.map(|k| k.to_vec()),
+                &i64::from(d.block),
+            ],
+        )
+        .await
+        .map_err(|e| foreign_key(e, "a dispute of a purchase"))?;
+    }
+    Ok(())
+}
+
+async fn write_settlements(
+    txn: &Transaction<'_>,
+    settlements: &[Settlement],
+) -> Result<(), IndexerError> {
+    if settlements.is_empty() {
+        return Ok(());
+    }
+    let (mut id, mut offer, mut asset, mut fee, mut block) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut p_id, mut p_pos, mut p_account, mut p_amount) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (purchase_id, offer_id, a, f, b, payouts) in settlements {
+        id.push(*purchase_id as i64);
+        offer.push(*offer_id as i64);
+        asset.push(a.clone());
+        fee.push(f.to_string());
+        block.push(i64::from(*b));
+        for (position, (account, amount)) in payouts.iter().enumerate() {
+            p_id.push(*purchase_id as i64);
+            p_pos.push(position as i16);
+            p_account.push(account.to_vec());
+            p_amount.push(amount.to_string());
+        }
+    }
+    txn.execute(
+        "INSERT INTO settlements (purchase_id, offer_id, asset, fee, block_number) \
+         SELECT p, o, a, f::numeric, b FROM unnest($1::int8[], $2::int8[], $3::bytea[], \
+         $4::text[], $5::int8[]) AS t(p, o, a, f, b)",
+        &[&id, &offer, &asset, &fee, &block],
+    )
+    .await
+    .map_err(|e| foreign_key(e, "a settlement of a purchase"))?;
+    txn.execute(
+        "INSERT INTO payouts (purchase_id, position, account, amount) \
+         SELECT p, i, a, v::numeric FROM unnest($1::int8[], $2::int2[], $3::bytea[], \
+         $4::text[]) AS t(p, i, a, v)",
+        &[&p_id, &p_pos, &p_account, &p_amount],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_refunds(txn: &Transaction<'_>, refunds: &[Refund]) -> Result<(), IndexerError> {
+    if refunds.is_empty() {
+        return Ok(());
+    }
+    let id: Vec<i64> = refunds.iter().map(|r| r.0 as i64).collect();
+    let buyer: Vec<Vec<u8>> = refunds.iter().map(|r| r.1.to_vec()).collect();
+    let asset: Vec<Vec<u8>> = refunds.iter().map(|r| r.2.clone()).collect();
+    let amount: Vec<String> = refunds.iter().map(|r| r.3.to_string()).collect();
+    let block: Vec<i64> = refunds.iter().map(|r| i64::from(r.4)).collect();
+    txn.execute(
+        "INSERT INTO refunds (purchase_id, buyer, asset, amount, block_number) \
+         SELECT p, b, a, v::numeric, n FROM unnest($1::int8[], $2::bytea[], $3::bytea[], \
+         $4::text[], $5::int8[]) AS t(p, b, a, v, n)",
+        &[&id, &buyer, &asset, &amount, &block],
+    )
+    .await
+    .map_err(|e| foreign_key(e, "a refund of a purchase"))?;
+    Ok(())
+}
+
+async fn write_withdrawals(
+    txn: &Transaction<'_>,
+    withdrawals: &[Withdrawal],
+) -> Result<(), IndexerError> {
+    if withdrawals.is_empty() {
+        return Ok(());
+    }
+    let block: Vec<i64> = withdrawals.iter().map(|w| i64::from(w.0)).collect();
+    let index: Vec<i32> = withdrawals.iter().map(|w| w.1 as i32).collect();
+    let account: Vec<Vec<u8>> = withdrawals.iter().map(|w| w.2.to_vec()).collect();
+    let asset: Vec<Vec<u8>> = withdrawals.iter().map(|w| w.3.clone()).collect();
+    let amount: Vec<String> = withdrawals.iter().map(|w| w.4.to_string()).collect();
+    txn.execute(
+        "INSERT INTO withdrawals (block_number, event_index, account, asset, amount) \
+         SELECT b, i, a, s, v::numeric FROM unnest($1::int8[], $2::int4[], $3::bytea[], \
+         $4::bytea[], $5::text[]) AS t(b, i, a, s, v)",
+        &[&block, &index, &account, &asset, &amount],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_balances(
+    txn: &Transaction<'_>,
+    balances: &BTreeMap<([u8; 32], Vec<u8>), BalanceChange>,
+) -> Result<(), IndexerError> {
+    if balances.is_empty() {
+        return Ok(());
+    }
+    let account: Vec<Vec<u8>> = balances.keys().map(|k| k.0.to_vec()).collect();
+    let asset: Vec<Vec<u8>> = balances.keys().map(|k| k.1.clone()).collect();
+    let credited: Vec<String> = balances.values().map(|c| c.credited.to_string()).collect();
+    let withdrawn: Vec<String> = balances.values().map(|c| c.withdrawn.to_string()).collect();
+    let block: Vec<i64> = balances
+        .values()
+        .map(|c| i64::from(c.updated_block))
+        .collect();
+    txn.execute(
+        // Update, then insert what was not there: an upsert would check the table's
+        // constraints on a row made of this batch's changes alone (a withdrawal of an
+        // earlier credit), which they do not hold. One writer, so no race.
+        "WITH d AS (SELECT a, s, c::numeric AS c, w::numeric AS w, b FROM unnest($1::bytea[], \
+         $2::bytea[], $3::text[], $4::text[], $5::int8[]) AS t(a, s, c, w, b)), \
+         updated AS (UPDATE balances x SET credited = x.credited + d.c, \
+         withdrawn = x.withdrawn + d.w, updated_block = d.b FROM d \
+         WHERE x.account = d.a AND x.asset = d.s RETURNING x.account, x.asset) \
+         INSERT INTO balances (account, asset, credited, withdrawn, updated_block) \
+         SELECT a, s, c, w, b FROM d WHERE NOT EXISTS \
+         (SELECT 1 FROM updated u WHERE u.account = d.a AND u.asset = d.s)",
+        &[&account, &asset, &credited, &withdrawn, &block],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_token_balances(
+    txn: &Transaction<'_>,
+    changes: &BTreeMap<([u8; 32], [u8; 32]), TokenChange>,
+) -> Result<(), IndexerError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let token: Vec<Vec<u8>> = changes.keys().map(|k| k.0.to_vec()).collect();
+    let account: Vec<Vec<u8>> = changes.keys().map(|k| k.1.to_vec()).collect();
+    let received: Vec<String> = changes.values().map(|c| c.received.to_string()).collect();
+    let sent: Vec<String> = changes.values().map(|c| c.sent.to_string()).collect();
+    let block: Vec<i64> = changes
+        .values()
+        .map(|c| i64::from(c.updated_block))
+        .collect();
+    txn.execute(
+        // As for balances: update, then insert the rest.
+        "WITH d AS (SELECT t, a, r::numeric - s::numeric AS delta, b FROM unnest($1::bytea[], \
+         $2::bytea[], $3::text[], $4::text[], $5::int8[]) AS x(t, a, r, s, b)), \
+         updated AS (UPDATE token_balances x SET balance = x.balance + d.delta, \
+         updated_block = d.b FROM d WHERE x.token = d.t AND x.account = d.a \
+         RETURNING x.token, x.account) \
+         INSERT INTO token_balances (token, account, balance, updated_block) \
+         SELECT t, a, delta, b FROM d WHERE NOT EXISTS \
+         (SELECT 1 FROM updated u WHERE u.token = d.t AND u.account = d.a)",
+        &[&token, &account, &received, &sent, &block],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_config(txn: &Transaction<'_>, patch: &ConfigPatch) -> Result<(), IndexerError> {
+    let admin = patch.admin.map(|a| a.to_vec());
+    let code_hash = patch.code_hash.map(|a| a.to_vec());
+    txn.execute(
+        "INSERT INTO market_config (config, paused, admin, code_hash, updated_block, \
+         dispute_penalty) VALUES ($1, COALESCE($2, false), $3, $4, $5, $6::text::numeric) \
+         ON CONFLICT (singleton) DO UPDATE SET \
+         config = COALESCE(EXCLUDED.config, market_config.config), \
+         paused = COALESCE($2, market_config.paused), \
+         admin = COALESCE(EXCLUDED.admin, market_config.admin), \
+         code_hash = COALESCE(EXCLUDED.code_hash, market_config.code_hash), \
+         dispute_penalty = COALESCE(EXCLUDED.dispute_penalty, market_config.dispute_penalty), \
+         updated_block = EXCLUDED.updated_block",
+        &[
+            &patch.config,
+            &patch.paused,
+            &admin,
+            &code_hash,
+            &i64::from(patch.updated_block),
+            &patch.dispute_penalty.map(|p| p.to_string()),
+        ],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,655 @@
+//! The indexer against the real Postgres (a database of its own per test) and real event
+//! bytes from the contracts on the in-process pallet-contracts runtime.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use chain::market_types::decode::MarketEvent;
+use chain::{Chain, ContractEvent, InProcessChain};
+use common::*;
+use indexer::db::{self, TempDatabase};
+use indexer::{apply_blocks, Block, BlockSource, IndexerError};
+use tokio_postgres::Client;
+
+fn shared(chain: InProcessChain) -> indexer::SharedChain {
+    Arc::new(Mutex::new(Box::new(chain) as Box<dyn Chain + Send>))
+}
+
+async fn fresh(prefix: &str) -> (TempDatabase, Client) {
+    let database = TempDatabase::create(prefix)
+        .await
+        .expect("Postgres at 127.0.0.1:5432");
+    let mut client = db::connect(&database.url).await.unwrap();
+    db::migrate(&mut client).await.unwrap();
+    (database, client)
+}
+
+/// Every table's digest, raw ones and the cursor included (not `applied_at`).
+async fn full_digest(client: &Client) -> Vec<(String, String)> {
+    let mut all = db::derived_digest(client).await.unwrap();
+    for table in ["raw_events", "undecodable_events"] {
+        all.push((
+            table.into(),
+            db::table_digest(client, table, &[]).await.unwrap(),
+        ));
+    }
+    all.push((
+        "indexer_cursor".into(),
+        db::table_digest(client, "indexer_cursor", &["applied_at"])
+            .await
+            .unwrap(),
+    ));
+    all
+}
+
+async fn all_blocks(source: &BlockSource) -> Vec<Block> {
+    let head = source.finalized_head().await.unwrap();
+    source.fetch(1..=head.number).await.unwrap()
+}
+
+fn hex(b: &[u8]) -> Vec<u8> {
+    b.to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_type_lands_in_its_rows() {
+    let mut chain = InProcessChain::new();
+    let m = deploy(&mut chain);
+    let story = every_event(&mut chain, &m);
+    let (database, client) = fresh("dm_idx_rows").await;
+    let chain = shared(chain);
+    let head = index_all(Arc::clone(&chain), &database.url, &m.watched(), 4).await;
+
+    // Every event of both contracts was seen and kept, none undecodable.
+    let names: Vec<String> = client
+        .query("SELECT DISTINCT name FROM raw_events ORDER BY name", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut expected: Vec<String> = [
+        "OfferCreated",
+        "OfferPriceUpdated",
+        "OfferMetadataUpdated",
+        "OfferStatusChanged",
+        "BondReleased",
+        "PurchaseCreated",
+        "KeyDelivered",
+        "PurchaseSettled",
+        "PurchaseRefunded",
+        "Withdrawn",
+        "ConfigChanged",
+        "MarketPauseChanged",
+        "AdminTransferred",
+        "CodeUpgraded",
+        "psp22.Transfer",
+        "psp22.Approval",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    let undecodable: i64 = client
+        .query_one("SELECT count(*) FROM undecodable_events", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(undecodable, 0);
+    let cursor = db::cursor(&client, false).await.unwrap().unwrap();
+    assert_eq!(cursor.block, head);
+
+    // Offers: the native one was repriced, renamed, paused, resumed, delisted.
+    let row = client
+        .query_one(
+            "SELECT owner, price::text, asset, uri, title, tags, status, purchases, \
+             open_purchases, revenue::text, bond_released, bond::text, \
+             search @@ plainto_tsquery('english', 'cleaned') FROM offers WHERE id = $1",
+            &[&(story.native_offer as i64)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Vec<u8>>(0), hex(story.owner.as_ref()));
+    assert_eq!(row.get::<_, String>(1), PRICE.to_string());
+    assert_eq!(row.get::<_, Vec<u8>>(2), Vec::<u8>::new());
+    assert_eq!(row.get::<_, String>(3), "file:///blobs/1b.dmseal");
+    assert_eq!(row.get::<_, String>(4), "Daily step counts, 2025, cleaned");
+    assert_eq!(row.get::<_, Vec<String>>(5), ["health", "steps", "fitness"]);
+    assert_eq!(row.get::<_, String>(6), "delisted");
+    assert_eq!(row.get::<_, i64>(7), 2);
+    assert_eq!(row.get::<_, i64>(8), 0);
+    assert_eq!(row.get::<_, String>(9), PRICE.to_string());
+    assert!(row.get::<_, bool>(10));
+    assert_eq!(row.get::<_, String>(11), BOND.to_string());
+    assert!(row.get::<_, bool>(12), "the title is searchable");
+
+    // The data union's offer, in the token, with its 50/30/20 split.
+    let row = client
+        .query_one(
+            "SELECT asset, status, purchases, revenue::text FROM offers WHERE id = $1",
+            &[&(story.union_offer as i64)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Vec<u8>>(0), hex(m.token.address.as_ref()));
+    assert_eq!(row.get::<_, String>(1), "active");
+    assert_eq!(row.get::<_, i64>(2), 1);
+    assert_eq!(row.get::<_, String>(3), TOKEN_PRICE.to_string());
+    let payees: Vec<(i16, Vec<u8>, i32)> = client
+        .query(
+            "SELECT position, account, bps FROM payees WHERE offer_id = $1 ORDER BY position",
+            &[&(story.union_offer as i64)],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        payees,
+        vec![
+            (0, hex(story.union[0].as_ref()), 5_000),
+            (1, hex(story.union[1].as_ref()), 3_000),
+            (2, hex(story.union[2].as_ref()), 2_000),
+        ]
+    );
+
+    // Purchases: each step and its block.
+    let purchase = |id: u64| {
+        let client = &client;
+        async move {
+            client
+                .query_one(
+                    "SELECT status, envelope, buyer, amount::text, created_block, \
+                     delivered_block, settled_block, refunded_block, dispute_deadline \
+                     FROM purchases WHERE id = $1",
+                    &[&(id as i64)],
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let settled = purchase(story.settled_native).await;
+    assert_eq!(settled.get::<_, String>(0), "settled");
+    assert_eq!(settled.get::<_, Option<Vec<u8>>>(1), Some(vec![9u8; 80]));
+    assert_eq!(settled.get::<_, Vec<u8>>(2), hex(story.buyer.as_ref()));
+    assert_eq!(settled.get::<_, String>(3), PRICE.to_string());
+    let created: i64 = settled.get(4);
+    let delivered: i64 = settled.get::<_, Option<i64>>(5).unwrap();
+    let settled_at: i64 = settled.get::<_, Option<i64>>(6).unwrap();
+    assert!(created < delivered && delivered < settled_at);
+    assert_eq!(
+        settled.get::<_, Option<i64>>(8),
+        Some(delivered + i64::from(DISPUTE_WINDOW))
+    );
+    let refunded = purchase(story.refunded).await;
+    assert_eq!(refunded.get::<_, String>(0), "refunded");
+    assert_eq!(refunded.get::<_, Option<Vec<u8>>>(1), None);
+    assert!(refunded.get::<_, Option<i64>>(7).is_some());
+    assert_eq!(
+        purchase(story.settled_token).await.get::<_, String>(0),
+        "settled"
+    );
+
+    // Settlements and payouts sum to the payment; the fee is 2.5%.
+    let (fee, paid): (String, String) = {
+        let r = client
+            .query_one(
+                "SELECT s.fee::text, sum(p.amount)::text FROM settlements s \
+                 JOIN payouts p USING (purchase_id) WHERE s.purchase_id = $1 GROUP BY s.fee",
+                &[&(story.settled_token as i64)],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let fee: u128 = fee.parse().unwrap();
+    let paid: u128 = paid.parse().unwrap();
+    assert_eq!(fee, TOKEN_PRICE * u128::from(FEE_BPS) / 10_000);
+    assert_eq!(fee + paid, TOKEN_PRICE);
+    let refund: String = client
+        .query_one(
+            "SELECT amount::text FROM refunds WHERE purchase_id = $1",
+            &[&(story.refunded as i64)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(refund, PRICE.to_string());
+
+    // Balances: what the contract owes each account equals its own books.
+    let rows = client
+        .query(
+            "SELECT account, asset, (credited - withdrawn)::text FROM balances",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(rows.len() >= 6, "{} balance rows", rows.len());
+    let mut owed_rows = Vec::new();
+    for row in &rows {
+        let account =
+            chain::AccountId::from(<[u8; 32]>::try_from(row.get::<_, Vec<u8>>(0)).unwrap());
+        let asset: Vec<u8> = row.get(1);
+        let asset = if asset.is_empty() {
+            chain::market_types::Asset::Native
+        } else {
+            chain::market_types::Asset::Psp22(chain::AccountId::from(
+                <[u8; 32]>::try_from(asset).unwrap(),
+            ))
+        };
+        let owed: u128 = row.get::<_, String>(2).parse().unwrap();
+        // The contract's own books agree.
+        let on_chain: u128 = {
+            let mut guard = chain.lock().unwrap();
+            m.market
+                .query(guard.as_mut(), &account, "credit_of", &(account, asset))
+                .unwrap()
+        };
+        assert_eq!(owed, on_chain, "owed to {account:?} in {asset:?}");
+        owed_rows.push((account, asset, owed));
+    }
+    // The owner withdrew its sales, then delisted: the released bond is what it is owed.
+    assert!(owed_rows.iter().any(|(a, asset, owed)| *a == story.owner
+        && *asset == chain::market_types::Asset::Native
+        && *owed == BOND));
+    let withdrawals: i64 = client
+        .query_one("SELECT count(*) FROM withdrawals", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(withdrawals, 2);
+
+    // Token balances mirror the token's own.
+    let buyer_tokens: String = client
+        .query_one(
+            "SELECT balance::text FROM token_balances WHERE token = $1 AND account = $2",
+            &[&hex(m.token.address.as_ref()), &hex(story.buyer.as_ref())],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(buyer_tokens, (10 * TOKEN_PRICE - TOKEN_PRICE).to_string());
+
+    // Every mirrored token balance equals the token's own.
+    let rows = client
+        .query("SELECT account, balance::text FROM token_balances", &[])
+        .await
+        .unwrap();
+    assert!(rows.len() >= 4, "{} token balance rows", rows.len());
+    for row in rows {
+        let account =
+            chain::AccountId::from(<[u8; 32]>::try_from(row.get::<_, Vec<u8>>(0)).unwrap());
+        let mirrored: u128 = row.get::<_, String>(1).parse().unwrap();
+        let mut guard = chain.lock().unwrap();
+        let on_chain: u128 = m
+            .token
+            .query(guard.as_mut(), &account, "PSP22::balance_of", &account)
+            .unwrap();
+        assert_eq!(mirrored, on_chain, "token balance of {account:?}");
+    }
+
+    // Config: the admin moved, the code was "upgraded", not paused.
+    let row = client
+        .query_one(
+            "SELECT admin, paused, code_hash IS NOT NULL, config->>'fee_bps' FROM market_config",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Vec<u8>>(0), hex(story.new_admin.as_ref()));
+    assert!(!row.get::<_, bool>(1));
+    assert!(row.get::<_, bool>(2));
+    assert_eq!(row.get::<_, String>(3), FEE_BPS.to_string());
+    drop(client);
+    database.drop_now().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applying_blocks_again_changes_nothing_and_rebuild_matches_the_live_run() {
+    let mut chain = InProcessChain::new();
+    let m = deploy(&mut chain);
+    every_event(&mut chain, &m);
+    let source = BlockSource::shared(shared(chain));
+    let blocks = all_blocks(&source).await;
+    let (database, mut client) = fresh("dm_idx_replay").await;
+    let watched = m.watched();
+    for batch in blocks.chunks(3) {
+        apply_blocks(&mut client, &watched, batch).await.unwrap();
+    }
+    let live = full_digest(&client).await;
+    // Every batch again, and overlapping ranges: nothing changes.
+    for batch in blocks.chunks(3).chain(blocks.chunks(7)) {
+        let applied = apply_blocks(&mut client, &watched, batch).await.unwrap();
+        assert_eq!(applied.blocks, 0);
+    }
+    assert_eq!(full_digest(&client).await, live);
+
+    // The rebuild replays the raw log in other batches and ends in the same rows.
+    let replayed = indexer::rebuild(&mut client).await.unwrap();
+    let raw: i64 = client
+        .query_one("SELECT count(*) FROM raw_events", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(replayed as i64, raw);
+    let emitted: usize = blocks.iter().map(|b| b.events.len()).sum();
+    assert_eq!(raw as usize, emitted);
+    assert_eq!(full_digest(&client).await, live);
+    // ... and the same as indexing everything in one batch.
+    let (other, mut other_client) = fresh("dm_idx_onebatch").await;
+    apply_blocks(&mut other_client, &watched, &blocks)
+        .await
+        .unwrap();
+    assert_eq!(full_digest(&other_client).await, live);
+    drop((client, other_client));
+    database.drop_now().await.unwrap();
+    other.drop_now().await.unwrap();
+}
+
+/// Chain B shares chain A's first blocks, then diverges.
+fn diverging_chains() -> (InProcessChain, InProcessChain, Market) {
+    let mut a = InProcessChain::new();
+    let mut b = InProcessChain::new();
+    let ma = deploy(&mut a);
+    let mb = deploy(&mut b);
+    assert_eq!(
+        ma.market.address, mb.market.address,
+        "deterministic deployments"
+    );
+    let owner = chain::Signer::bob();
+    for (chain, m, price) in [(&mut a, &ma, 10u128), (&mut b, &mb, 20u128)] {
+        call::<_, chain::market_types::Result<u64>>(
+            chain,
+            &m.market,
+            &owner,
+            "create_offer",
+            &new_offer(
+                1,
+                price,
+                chain::market_types::Asset::Native,
+                &[(owner.account_id(), 10_000)],
+            ),
+            BOND,
+        )
+        .unwrap();
+    }
+    let b_head = b.finalized_head().unwrap().number;
+    b.advance_to(b_head + 3);
+    (a, b, ma)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_or_gap_stops_the_indexer_with_nothing_written_past_it() {
+    let (mut a, b, m) = diverging_chains();
+    let a_head = a.finalized_head().unwrap();
+    let (database, mut client) = fresh("dm_idx_fork").await;
+    index_all(shared(a), &database.url, &m.watched(), 2).await;
+    let before = full_digest(&client).await;
+
+    let b = shared(b);
+    let b_source = BlockSource::shared(Arc::clone(&b));
+    let err = indexer::follow(
+        &mut client,
+        &b_source,
+        &m.watched(),
+        &indexer::Options {
+            stop_at: Some(b_source.finalized_head().await.unwrap().number),
+            ..indexer::Options::default()
+        },
+    )
+    .await
+    .expect_err("chain B does not extend the index");
+    let b_next = b
+        .lock()
+        .unwrap()
+        .header_by_number(a_head.number + 1)
+        .unwrap()
+        .unwrap();
+    match &err {
+        IndexerError::Fork {
+            cursor,
+            block,
+            parent,
+        } => {
+            assert_eq!(*cursor, a_head);
+            assert_eq!(block.number, a_head.number + 1);
+            assert_eq!(block.hash, b_next.hash);
+            assert_eq!(*parent, b_next.parent_hash);
+        }
+        other => panic!("expected a fork, got {other}"),
+    }
+    let message = err.to_string();
+    for needle in [
+        format!("block {} ({})", a_head.number + 1, b_next.hash),
+        format!("block {} is {}", a_head.number, a_head.hash),
+        format!("nothing was written past block {}", a_head.number),
+    ] {
+        assert!(message.contains(&needle), "{message} lacks {needle}");
+    }
+    assert_eq!(err.exit_code(), 3);
+    assert_eq!(full_digest(&client).await, before);
+
+    // A gap: a block that is not the cursor's child by number.
+    let later = b_source
+        .fetch(a_head.number + 2..=a_head.number + 2)
+        .await
+        .unwrap();
+    let err = apply_blocks(&mut client, &m.watched(), &later)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IndexerError::Gap { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("expected block {}", a_head.number + 1)),
+        "{err}"
+    );
+    assert_eq!(full_digest(&client).await, before);
+    drop(client);
+    database.drop_now().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_event_bytes_go_to_the_undecodable_table() {
+    let mut chain = InProcessChain::new();
+    let m = deploy(&mut chain);
+    let owner = chain::Signer::bob();
+    call::<_, chain::market_types::Result<u64>>(
+        &mut chain,
+        &m.market,
+        &owner,
+        "create_offer",
+        &new_offer(
+            1,
+            10,
+            chain::market_types::Asset::Native,
+            &[(owner.account_id(), 10_000)],
+        ),
+        BOND,
+    )
+    .unwrap();
+    let source = BlockSource::shared(shared(chain));
+    let mut blocks = all_blocks(&source).await;
+    // Into the last block (the offer's), beside its real event: the same event cut
+    // short, an unknown signature, an anonymous event, and a token event of garbage.
+    let last = blocks.last_mut().unwrap();
+    let real = last.events[0].clone();
+    assert!(matches!(
+        real.decode_market(),
+        Some(Ok(MarketEvent::OfferCreated(_)))
+    ));
+    let mut next_index = real.event_index + 100;
+    let mut forged = |contract, topics: Vec<[u8; 32]>, data: Vec<u8>| {
+        next_index += 1;
+        ContractEvent {
+            event_index: next_index,
+            extrinsic_index: real.extrinsic_index,
+            contract,
+            topics,
+            data,
+        }
+    };
+    let cut = forged(
+        m.market.address,
+        real.topics.clone(),
+        real.data[..real.data.len() - 3].to_vec(),
+    );
+    let unknown = forged(m.market.address, vec![[0xab; 32]], vec![1, 2, 3]);
+    let anonymous = forged(m.market.address, vec![], vec![]);
+    let token_garbage = forged(m.token.address, real.topics.clone(), vec![0xff; 5]);
+    let foreign = forged(chain::AccountId::from([0x77; 32]), vec![[0xab; 32]], vec![]);
+    last.events
+        .extend([cut, unknown, anonymous, token_garbage, foreign]);
+
+    let (database, mut client) = fresh("dm_idx_undecodable").await;
+    let applied = apply_blocks(&mut client, &m.watched(), &blocks)
+        .await
+        .unwrap();
+    assert_eq!(applied.undecodable, 4);
+    let rows: Vec<(i32, Vec<u8>, String)> = client
+        .query(
+            "SELECT event_index, data, reason FROM undecodable_events ORDER BY event_index",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].1, real.data[..real.data.len() - 3].to_vec());
+    assert!(rows[0].2.contains("do not decode"), "{}", rows[0].2);
+    assert!(
+        rows[1]
+            .2
+            .contains("no marketplace event has the signature topic 0xabab"),
+        "{}",
+        rows[1].2
+    );
+    assert!(rows[2].2.contains("without topics"), "{}", rows[2].2);
+    assert!(rows[3].2.contains("no PSP22 event"), "{}", rows[3].2);
+    // The real event beside them was applied, and the cursor moved on.
+    let offers: i64 = client
+        .query_one("SELECT count(*) FROM offers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(offers, 1);
+    assert_eq!(
+        db::cursor(&client, false).await.unwrap().unwrap().block,
+        blocks.last().unwrap().reference()
+    );
+    drop(client);
+    database.drop_now().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_indexer_waits_on_the_lock_and_takes_over() {
+    let mut chain = InProcessChain::new();
+    let m = deploy(&mut chain);
+    let chain = shared(chain);
+    let (database, _client) = fresh("dm_idx_lock").await;
+    let watched = m.watched();
+    let options = indexer::Options {
+        poll: std::time::Duration::from_millis(50),
+        standby_poll: std::time::Duration::from_millis(50),
+        ..indexer::Options::default()
+    };
+    // The first takes the lock and follows the head (forever).
+    let first = {
+        let (url, source, watched, options) = (
+            database.url.clone(),
+            BlockSource::shared(Arc::clone(&chain)),
+            watched.clone(),
+            options.clone(),
+        );
+        tokio::spawn(async move {
+            let mut client = db::connect(&url).await.unwrap();
+            indexer::follow(&mut client, &source, &watched, &options).await
+        })
+    };
+    let observer = db::connect(&database.url).await.unwrap();
+    wait_for(|| async { db::writer_active(&observer).await.unwrap() }).await;
+    let head = chain.lock().unwrap().finalized_head().unwrap();
+    wait_for(|| async { cursor_at(&observer).await >= head.number }).await;
+
+    // The second waits: it never moves the cursor while the first holds the lock.
+    let standby_stops_at = head.number + 2;
+    let second = {
+        let (url, source, watched, mut options) = (
+            database.url.clone(),
+            BlockSource::shared(Arc::clone(&chain)),
+            watched.clone(),
+            options.clone(),
+        );
+        options.stop_at = Some(standby_stops_at);
+        tokio::spawn(async move {
+            let mut client = db::connect(&url).await.unwrap();
+            indexer::follow(&mut client, &source, &watched, &options).await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!second.is_finished(), "the standby must wait, not exit");
+
+    // The first dies (its connection closes with it); the second takes over and indexes
+    // the blocks made since.
+    first.abort();
+    let _ = first.await;
+    {
+        let mut guard = chain.lock().unwrap();
+        let chain_any: &mut dyn Chain = guard.as_mut();
+        // Two more blocks for the second to index.
+        let owner = chain::Signer::bob();
+        for n in 0..2 {
+            call::<_, chain::market_types::Result<u64>>(
+                chain_any,
+                &m.market,
+                &owner,
+                "create_offer",
+                &new_offer(
+                    n,
+                    10,
+                    chain::market_types::Asset::Native,
+                    &[(owner.account_id(), 10_000)],
+                ),
+                BOND,
+            )
+            .unwrap();
+        }
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(30), second)
+        .await
+        .expect("the standby took over and reached the new head")
+        .unwrap()
+        .unwrap();
+    assert_eq!(cursor_at(&observer).await, standby_stops_at);
+    let offers: i64 = observer
+        .query_one("SELECT count(*) FROM offers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(offers, 2);
+    drop(observer);
+    database.drop_now().await.unwrap();
+}
+
+async fn cursor_at(client: &Client) -> u32 {
+    db::cursor(client, false)
+        .await
+        .unwrap()
+        .map_or(0, |c| c.block.number)
+}
+
+async fn wait_for<F, Fut>(mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
