@@ -5,14 +5,16 @@
 //! The seed is printed; rerun one with `SOLVENCY_SEED=<n>`, and lengthen the walk with
 //! `SOLVENCY_STEPS=<n>`.
 
+use std::rc::Rc;
+
 use contract_harness::{
-    market::{sample_offer, Market, Settings},
+    market::{Market, SealedDataset, Settings},
     market_types::{Asset, OfferId, PurchaseId, PurchaseStatus},
     to_ink, Balance,
 };
 use drink::AccountId32;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
-use sealer::{BuyerSecretKey, DataKey};
+use sealer::BuyerSecretKey;
 
 const DISPUTE_BOND: Balance = 700;
 
@@ -43,7 +45,8 @@ fn marketplace_stays_solvent_through_a_random_walk() {
         .map(|i| m.chain.account(&format!("payee{i}")))
         .collect();
     // Disputes: each buyer has one X25519 key for all its purchases (enough here), each
-    // offer a real data key, and owners deliver good and bad envelopes.
+    // offer a real dataset sealed by the sealer (some with a chunk its key does not
+    // open), and owners deliver good and bad envelopes.
     let secrets: Vec<BuyerSecretKey> = (0..buyers.len())
         .map(|_| BuyerSecretKey::generate().unwrap())
         .collect();
@@ -62,7 +65,8 @@ fn marketplace_stays_solvent_through_a_random_walk() {
         .collect();
     everyone.push(m.fee_recipient.clone());
 
-    let mut offers: Vec<(OfferId, AccountId32, DataKey)> = Vec::new();
+    // Each offer, its owner, its dataset and whether chunk 0 of it is bad.
+    let mut offers: Vec<(OfferId, AccountId32, Rc<SealedDataset>, bool)> = Vec::new();
     // Each purchase and the index of its buyer.
     let mut purchases: Vec<(PurchaseId, usize)> = Vec::new();
     let mut succeeded = std::collections::BTreeMap::<&str, u32>::new();
@@ -83,9 +87,12 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                     token
                 };
                 let price: Balance = rng.gen_range(1..1_000_000);
-                let mut offer = sample_offer(price, asset, &split);
-                let dek = DataKey::generate().unwrap();
-                offer.key_commitment = dek.commitment().0;
+                let mut data = SealedDataset::new(&[step as u8; 5_000], 4096);
+                let tampered = rng.gen_bool(0.3);
+                if tampered {
+                    data = data.tamper_chunk(0);
+                }
+                let mut offer = data.offer(price, asset, &split);
                 if rng.gen_bool(0.2) {
                     offer.max_purchases = Some(rng.gen_range(1..4));
                 }
@@ -94,7 +101,7 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                     .call::<OfferId>(&owner, "create_offer", &offer, bond)
                     .unwrap();
                 if let Ok(id) = outcome.value {
-                    offers.push((id, owner, dek));
+                    offers.push((id, owner, Rc::new(data), tampered));
                 }
                 ("create_offer", outcome.value.is_ok())
             }
@@ -124,7 +131,7 @@ fn marketplace_stays_solvent_through_a_random_walk() {
             37..=54 if !purchases.is_empty() => {
                 let id = purchases.choose(&mut rng).unwrap().0;
                 let offer_id = m.purchase(id).unwrap().offer_id;
-                let (_, owner, dek) = offers.iter().find(|(o, _, _)| *o == offer_id).unwrap();
+                let (_, owner, data, _) = offers.iter().find(|o| o.0 == offer_id).unwrap();
                 // Usually the owner, sometimes an impostor; mostly a good envelope.
                 let caller = if rng.gen_bool(0.9) {
                     owner.clone()
@@ -132,7 +139,7 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                     buyers[0].clone()
                 };
                 let envelope = if rng.gen_bool(0.7) {
-                    m.seal_for(id, dek)
+                    m.seal_for(id, &data.dek)
                 } else {
                     [9u8; 80]
                 };
@@ -166,7 +173,7 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                 ("withdraw", outcome.value.is_ok())
             }
             85..=89 if !offers.is_empty() => {
-                let (offer_id, owner, _) = offers.choose(&mut rng).unwrap().clone();
+                let (offer_id, owner, _, _) = offers.choose(&mut rng).unwrap().clone();
                 let message = ["pause_offer", "resume_offer", "delist_offer"]
                     .choose(&mut rng)
                     .unwrap();
@@ -183,12 +190,34 @@ fn marketplace_stays_solvent_through_a_random_walk() {
                 ("set_fee", outcome.value.is_ok())
             }
             93..=96 if !purchases.is_empty() => {
-                let (id, buyer_index) = *purchases.choose(&mut rng).unwrap();
-                let secret = *secrets[buyer_index].expose_secret();
-                let outcome = m
-                    .call::<bool>(&buyers[buyer_index], "dispute", &(id, secret), DISPUTE_BOND)
-                    .unwrap();
-                ("dispute", outcome.value.is_ok())
+                // Mostly a delivered purchase, sometimes any (to be refused).
+                let delivered: Vec<_> = purchases
+                    .iter()
+                    .filter(|(id, _)| m.purchase(*id).unwrap().status == PurchaseStatus::Delivered)
+                    .copied()
+                    .collect();
+                let (id, buyer_index) = if !delivered.is_empty() && rng.gen_bool(0.9) {
+                    *delivered.choose(&mut rng).unwrap()
+                } else {
+                    *purchases.choose(&mut rng).unwrap()
+                };
+                let buyer = buyers[buyer_index].clone();
+                let offer_id = m.purchase(id).unwrap().offer_id;
+                let (_, _, data, tampered) = offers.iter().find(|o| o.0 == offer_id).unwrap();
+                if *tampered && rng.gen_bool(0.5) {
+                    let (chunk, siblings) = data.proof(0);
+                    let args = (id, *data.dek.expose_secret(), 0u64, chunk, siblings);
+                    let outcome = m
+                        .call::<()>(&buyer, "dispute_chunk", &args, DISPUTE_BOND)
+                        .unwrap();
+                    ("dispute_chunk", outcome.value.is_ok())
+                } else {
+                    let secret = *secrets[buyer_index].expose_secret();
+                    let outcome = m
+                        .call::<bool>(&buyer, "dispute", &(id, secret), DISPUTE_BOND)
+                        .unwrap();
+                    ("dispute", outcome.value.is_ok())
+                }
             }
             _ => {
                 m.chain.build_blocks(rng.gen_range(1..=3));
