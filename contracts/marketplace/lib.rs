@@ -61,7 +61,7 @@ mod marketplace {
     }
 
     impl Marketplace {
-        /// Creates the marketplace with the caller as admin.
+        /// Creates the marketplace with the caller as admin; emits `ConfigChanged`.
         ///
         /// # Errors
         /// `FeeTooHigh` above 10%, `InvalidPeriod` for a zero or over-long period.
@@ -84,6 +84,11 @@ mod marketplace {
                 paused: false,
             };
             check_config(&config)?;
+            // The settings in force from the start, for off-chain readers: the indexer
+            // learns the fee recipient (whom settlements credit) from this event.
+            Self::env().emit_event(ConfigChanged {
+                config: config.clone(),
+            });
             Ok(Self {
                 config,
                 last_offer_id: 0,

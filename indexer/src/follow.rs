@@ -59,12 +59,10 @@ pub async fn follow(
     let mut pending: Option<Prefetch> = None;
     loop {
         let cursor = db::cursor(&*client, false).await?.map(|c| c.block);
-        if let (Some(stop), Some(cursor)) = (options.stop_at, cursor) {
-            if cursor.number >= stop {
-                return Ok(());
-            }
-        }
         let next = cursor.map_or(options.start_block, |c| c.number + 1);
+        if options.stop_at.is_some_and(|stop| next > stop) {
+            return Ok(());
+        }
         let head = source.finalized_head().await?;
         metrics::gauge!("indexer_finalized_block").set(f64::from(head.number));
         let indexed = cursor.map_or(0, |c| c.number);

@@ -100,13 +100,20 @@ fn workload(chain: &mut RpcChain, m: &Market) -> u32 {
             .collect();
         chain.submit_batch_calls(&buyer, &calls).unwrap();
     }
-    // The node finalizes one block behind its best: one more block finalizes the last.
-    let last = chain.finalized_head().unwrap();
-    let best = chain
-        .block_hash(last.number + 1)
-        .unwrap()
-        .map_or(last.number, |_| last.number + 1);
-    chain.transfer(&alice, &recipients[0], 1).unwrap();
+    finalize(chain, &alice)
+}
+
+/// Waits until the node has finalized its best block (it finalizes one block behind its
+/// best, a second later: one more block finalizes the last). Returns that block.
+fn finalize(chain: &mut RpcChain, signer: &Signer) -> u32 {
+    let best = chain.finalized_head().unwrap().number;
+    let best = (best..best + 3)
+        .take_while(|n| chain.block_hash(*n).unwrap().is_some())
+        .last()
+        .unwrap_or(best);
+    chain
+        .transfer(signer, &Signer::bob().account_id(), 1)
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let finalized = chain.finalized_head().unwrap();
@@ -339,10 +346,12 @@ async fn killed_at_random_moments_the_indexer_ends_identical_to_an_uninterrupted
     }
     let mut second = indexer.spawn(&["--stop-at", &head.to_string()]);
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(
-        second.try_wait().unwrap().is_none(),
-        "the standby must wait"
-    );
+    if let Some(status) = second.try_wait().unwrap() {
+        panic!(
+            "the standby must wait; it exited {status}: {}",
+            stderr(&mut second)
+        );
+    }
     first.kill().unwrap();
     first.wait().unwrap();
     let status = second.wait().unwrap();
@@ -370,13 +379,11 @@ async fn killed_at_random_moments_the_indexer_ends_identical_to_an_uninterrupted
             BOND,
         )
         .unwrap();
-        chain
-            .transfer(&Signer::alice(), &Signer::bob().account_id(), 1)
-            .unwrap();
-        chain
-            .transfer(&Signer::alice(), &Signer::bob().account_id(), 1)
-            .unwrap();
-        chain.finalized_head().unwrap()
+        let number = finalize(&mut chain, &Signer::alice());
+        chain::BlockRef {
+            number,
+            hash: chain.block_hash(number).unwrap().unwrap(),
+        }
     })
     .await
     .unwrap();

@@ -84,6 +84,8 @@ async fn every_event_type_lands_in_its_rows() {
         "MarketPauseChanged",
         "AdminTransferred",
         "CodeUpgraded",
+        "PurchaseDisputed",
+        "DisputePenaltyChanged",
         "psp22.Transfer",
         "psp22.Approval",
     ]
@@ -118,11 +120,12 @@ async fn every_event_type_lands_in_its_rows() {
     assert_eq!(row.get::<_, String>(4), "Daily step counts, 2025, cleaned");
     assert_eq!(row.get::<_, Vec<String>>(5), ["health", "steps", "fitness"]);
     assert_eq!(row.get::<_, String>(6), "delisted");
-    assert_eq!(row.get::<_, i64>(7), 2);
+    assert_eq!(row.get::<_, i64>(7), 3);
     assert_eq!(row.get::<_, i64>(8), 0);
     assert_eq!(row.get::<_, String>(9), PRICE.to_string());
     assert!(row.get::<_, bool>(10));
-    assert_eq!(row.get::<_, String>(11), BOND.to_string());
+    // The dispute's penalty came out of the bond.
+    assert_eq!(row.get::<_, String>(11), (BOND - PENALTY).to_string());
     assert!(row.get::<_, bool>(12), "the title is searchable");
 
     // The data union's offer, in the token, with its 50/30/20 split.
@@ -251,10 +254,21 @@ async fn every_event_type_lands_in_its_rows() {
         assert_eq!(owed, on_chain, "owed to {account:?} in {asset:?}");
         owed_rows.push((account, asset, owed));
     }
-    // The owner withdrew its sales, then delisted: the released bond is what it is owed.
+    // The owner withdrew its sales, then delisted: the released bond, less the dispute's
+    // penalty, is what it is owed.
     assert!(owed_rows.iter().any(|(a, asset, owed)| *a == story.owner
         && *asset == chain::market_types::Asset::Native
-        && *owed == BOND));
+        && *owed == BOND - PENALTY));
+    // The constructor and the admin's two setters each announced the settings.
+    let configs: i64 = client
+        .query_one(
+            "SELECT count(*) FROM raw_events WHERE name = 'ConfigChanged'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(configs, 3);
     let withdrawals: i64 = client
         .query_one("SELECT count(*) FROM withdrawals", &[])
         .await

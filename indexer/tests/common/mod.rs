@@ -126,6 +126,7 @@ pub struct Story {
     pub settled_native: PurchaseId,
     pub settled_token: PurchaseId,
     pub refunded: PurchaseId,
+    pub disputed: PurchaseId,
     pub union: [AccountId; 3],
     pub owner: AccountId,
     pub buyer: AccountId,
@@ -133,6 +134,10 @@ pub struct Story {
 }
 
 pub const PRICE: u128 = 5_000_000;
+pub const DISPUTE_BOND: u128 = 700;
+pub const PENALTY: u128 = 300;
+/// The disputing buyer's per-purchase X25519 secret.
+pub const BUYER_SECRET: [u8; 32] = [5; 32];
 pub const TOKEN_PRICE: u128 = 2_000_001;
 
 /// Makes the marketplace and the token emit every event they have.
@@ -158,6 +163,17 @@ pub fn every_event(chain: &mut InProcessChain, m: &Market) -> Story {
     .unwrap();
     call::<_, MarketResult<()>>(chain, &m.market, &admin, "set_paused", &true, 0).unwrap();
     call::<_, MarketResult<()>>(chain, &m.market, &admin, "set_paused", &false, 0).unwrap();
+    call::<_, MarketResult<()>>(
+        chain,
+        &m.market,
+        &admin,
+        "set_bonds",
+        &(BOND, DISPUTE_BOND),
+        0,
+    )
+    .unwrap();
+    call::<_, MarketResult<()>>(chain, &m.market, &admin, "set_dispute_penalty", &PENALTY, 0)
+        .unwrap();
 
     let native_offer: OfferId = call::<_, MarketResult<OfferId>>(
         chain,
@@ -291,6 +307,37 @@ pub fn every_event(chain: &mut InProcessChain, m: &Market) -> Story {
         PRICE,
     )
     .unwrap();
+    // A purchase delivered with an envelope that does not open: the buyer disputes and wins.
+    let buyer_pk =
+        x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(BUYER_SECRET)).to_bytes();
+    let disputed: PurchaseId = call::<_, MarketResult<PurchaseId>>(
+        chain,
+        &m.market,
+        &buyer,
+        "purchase",
+        &(native_offer, buyer_pk),
+        PRICE,
+    )
+    .unwrap();
+    call::<_, MarketResult<()>>(
+        chain,
+        &m.market,
+        &owner,
+        "deliver",
+        &(disputed, [12u8; 80]),
+        0,
+    )
+    .unwrap();
+    let won = call::<_, MarketResult<bool>>(
+        chain,
+        &m.market,
+        &buyer,
+        "dispute",
+        &(disputed, BUYER_SECRET),
+        DISPUTE_BOND,
+    )
+    .unwrap();
+    assert!(won, "a garbage envelope loses the dispute for the owner");
     let now = chain.finalized_head().unwrap().number;
     chain.advance_to(now + DELIVERY_PERIOD + DISPUTE_WINDOW + 2);
     call::<_, MarketResult<()>>(chain, &m.market, &buyer, "settle", &settled_native, 0).unwrap();
@@ -320,6 +367,7 @@ pub fn every_event(chain: &mut InProcessChain, m: &Market) -> Story {
         settled_native,
         settled_token,
         refunded,
+        disputed,
         union: union_ids,
         owner: owner.account_id(),
         buyer: buyer.account_id(),
