@@ -158,6 +158,7 @@ pub async fn apply_blocks(
     );
     futures::pin_mut!(raw);
     let mut undecodable = Vec::new();
+    let started = std::time::Instant::now();
     for block in blocks {
         let this = block.reference();
         if let Some(tip) = tip {
@@ -219,6 +220,7 @@ pub async fn apply_blocks(
         applied.blocks += 1;
     }
     raw.finish().await?;
+    let decoded_and_copied = started.elapsed();
     applied.events = changes.events();
     applied.undecodable = undecodable.len();
     if applied.blocks == 0 {
@@ -246,6 +248,7 @@ pub async fn apply_blocks(
     }
     let touches_offers = changes.touches_offers();
     changes.write(&txn).await?;
+    let derived = started.elapsed() - decoded_and_copied;
     let tip = tip.expect("a block was applied");
     txn.execute(
         "INSERT INTO indexer_cursor (block_number, block_hash, marketplace) VALUES ($1, $2, $3) \
@@ -276,6 +279,13 @@ pub async fn apply_blocks(
         .await?;
     }
     txn.commit().await?;
+    tracing::debug!(
+        blocks = applied.blocks,
+        events = applied.events,
+        "batch: decode + raw COPY {decoded_and_copied:?}, derived tables {derived:?}, total with \
+         cursor and commit {:?}",
+        started.elapsed()
+    );
     applied.cursor = Some(tip);
     Ok(applied)
 }
