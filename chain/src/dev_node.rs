@@ -94,6 +94,9 @@ impl DevNode {
             .args(["--rpc-port", &rpc_port.to_string()])
             .args(["--port", &p2p_port.to_string()])
             .args(["--rpc-max-connections", "1000"])
+            // Keep the state of every finalized block: an indexer reads the events of
+            // blocks far behind the head (the default keeps the last 256).
+            .args(["--state-pruning", "archive-canonical"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -103,7 +103,17 @@ impl BlockSource {
             let mut chain = connection
                 .lock()
                 .map_err(|_| IndexerError::Chain("a chain connection panicked".into()))?;
-            f(chain.as_mut()).map_err(|e| IndexerError::Chain(format!("{what}: {e}")))
+            f(chain.as_mut()).map_err(|e| {
+                let mut message = format!("{what}: {e}");
+                if message.contains("State already discarded") {
+                    message.push_str(
+                        " (the node has pruned that block's state, and with it its events: \
+                         the indexer needs a node that keeps the state of finalized blocks, \
+                         e.g. --state-pruning archive-canonical)",
+                    );
+                }
+                IndexerError::Chain(message)
+            })
         })
         .await
         .map_err(|e| IndexerError::Chain(format!("a fetch task failed: {e}")))?
