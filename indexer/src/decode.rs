@@ -153,10 +153,34 @@ fn decode_token(signature: &[u8; 32], data: &[u8]) -> Result<TokenEvent, String>
 }
 
 /// An account as SS58 (generic substrate prefix 42), as people read it.
+///
+/// The SS58 checksum is a BLAKE2b-512 hash, which was the largest single cost of writing
+/// a batch; the same accounts recur across events, so encodings are remembered (per
+/// thread, at most [`SS58_CACHE`] of them).
 pub fn ss58(account: &AccountId) -> String {
     use sp_core::crypto::Ss58Codec;
-    sp_core::crypto::AccountId32::new(*AsRef::<[u8; 32]>::as_ref(account)).to_ss58check()
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<[u8; 32], String>> = RefCell::new(HashMap::new());
+    }
+    let bytes = *AsRef::<[u8; 32]>::as_ref(account);
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(known) = cache.get(&bytes) {
+            return known.clone();
+        }
+        if cache.len() >= SS58_CACHE {
+            cache.clear();
+        }
+        let encoded = sp_core::crypto::AccountId32::new(bytes).to_ss58check();
+        cache.insert(bytes, encoded.clone());
+        encoded
+    })
 }
+
+/// How many SS58 encodings [`ss58`] remembers per thread.
+pub const SS58_CACHE: usize = 65_536;
 
 /// Bytes as `0x…` hex.
 pub fn hex0x(bytes: &[u8]) -> String {
