@@ -17,7 +17,7 @@ use indexer::db::{self, TempDatabase};
 use indexer::{apply_blocks, Block, Watched};
 use scale::Encode;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
 
 const EVENTS_PER_BLOCK: usize = 100;
 
@@ -217,22 +217,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let txn = client.transaction().await?;
     let sink = txn
-        .copy_in("COPY raw_copy (block_number, event_index, block_hash, extrinsic_index, contract, name, topics, data, payload) FROM STDIN BINARY")
+        .copy_in(&format!(
+            "COPY raw_copy ({}) FROM STDIN BINARY",
+            indexer::RAW_COLUMNS
+        ))
         .await?;
-    let writer = BinaryCopyInWriter::new(
-        sink,
-        &[
-            Type::INT8,
-            Type::INT4,
-            Type::BYTEA,
-            Type::INT4,
-            Type::BYTEA,
-            Type::TEXT,
-            Type::BYTEA_ARRAY,
-            Type::BYTEA,
-            Type::JSONB,
-        ],
-    );
+    let writer = BinaryCopyInWriter::new(sink, indexer::RAW_TYPES);
     futures::pin_mut!(writer);
     for r in &rows {
         let row: [&(dyn ToSql + Sync); 9] = [&r.0, &r.1, &r.2, &r.3, &r.4, &r.5, &r.6, &r.7, &r.8];

@@ -112,6 +112,7 @@ pub async fn lock_writer(client: &Client, poll: Duration) -> Result<(), IndexerE
             let holder = client
                 .query_opt(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                      AND ((classid::bigint << 32) | objid::bigint) = $1",
                     &[&WRITER_LOCK],
                 )
@@ -133,7 +134,9 @@ pub async fn lock_writer(client: &Client, poll: Duration) -> Result<(), IndexerE
 pub async fn writer_active(client: &impl GenericClient) -> Result<bool, IndexerError> {
     Ok(client
         .query_one(
+            // pg_locks lists every database's locks: only this one's count.
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
              AND ((classid::bigint << 32) | objid::bigint) = $1)",
             &[&WRITER_LOCK],
         )

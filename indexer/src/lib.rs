@@ -137,25 +137,11 @@ pub async fn apply_blocks(
     };
     let mut changes = store::Changes::begin(&txn).await?;
     let sink = txn
-        .copy_in(
-            "COPY raw_events (block_number, event_index, block_hash, extrinsic_index, contract, \
-             name, topics, data, payload) FROM STDIN BINARY",
-        )
+        .copy_in(&format!(
+            "COPY raw_events ({RAW_COLUMNS}) FROM STDIN BINARY"
+        ))
         .await?;
-    let raw = BinaryCopyInWriter::new(
-        sink,
-        &[
-            Type::INT8,
-            Type::INT4,
-            Type::BYTEA,
-            Type::INT4,
-            Type::BYTEA,
-            Type::TEXT,
-            Type::BYTEA_ARRAY,
-            Type::BYTEA,
-            Type::JSONB,
-        ],
-    );
+    let raw = BinaryCopyInWriter::new(sink, RAW_TYPES);
     futures::pin_mut!(raw);
     let mut undecodable = Vec::new();
     let started = std::time::Instant::now();
@@ -262,14 +248,7 @@ pub async fn apply_blocks(
     )
     .await?;
     if touches_offers {
-        txn.execute(
-            &format!(
-                "SELECT pg_notify('{}', (SELECT coalesce(max(change_seq), 0)::text FROM offers))",
-                db::OFFERS_CHANNEL
-            ),
-            &[],
-        )
-        .await?;
+        notify_offers(&txn).await?;
     }
     if applied.events > 0 || applied.undecodable > 0 {
         txn.execute(
@@ -288,6 +267,35 @@ pub async fn apply_blocks(
     );
     applied.cursor = Some(tip);
     Ok(applied)
+}
+
+/// The columns of `raw_events` that the indexer writes, in its COPY's order.
+pub const RAW_COLUMNS: &str =
+    "block_number, event_index, block_hash, extrinsic_index, contract, name, topics, data, payload";
+/// Their types, for a binary COPY.
+pub const RAW_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::INT4,
+    Type::BYTEA,
+    Type::INT4,
+    Type::BYTEA,
+    Type::TEXT,
+    Type::BYTEA_ARRAY,
+    Type::BYTEA,
+    Type::JSONB,
+];
+
+/// Wakes the search index's feed (delivered when the transaction commits).
+async fn notify_offers(txn: &tokio_postgres::Transaction<'_>) -> Result<(), IndexerError> {
+    txn.execute(
+        &format!(
+            "SELECT pg_notify('{}', (SELECT coalesce(max(change_seq), 0)::text FROM offers))",
+            db::OFFERS_CHANNEL
+        ),
+        &[],
+    )
+    .await?;
+    Ok(())
 }
 
 /// How many raw events a rebuild folds per statement set.
@@ -366,14 +374,7 @@ pub async fn rebuild(client: &mut Client) -> Result<u64, IndexerError> {
         changes.write(&txn).await?;
         tracing::info!(replayed, "rebuild: replayed up to block {}", after.0);
     }
-    txn.execute(
-        &format!(
-            "SELECT pg_notify('{}', (SELECT coalesce(max(change_seq), 0)::text FROM offers))",
-            db::OFFERS_CHANNEL
-        ),
-        &[],
-    )
-    .await?;
+    notify_offers(&txn).await?;
     txn.commit().await?;
     Ok(replayed)
 }

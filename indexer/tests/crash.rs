@@ -181,22 +181,8 @@ fn stderr(child: &mut Child) -> String {
     log
 }
 
-async fn full_digest(url: &str) -> Vec<(String, String)> {
-    let client = db::connect(url).await.unwrap();
-    let mut all = db::derived_digest(&client).await.unwrap();
-    for table in ["raw_events", "undecodable_events"] {
-        all.push((
-            table.into(),
-            db::table_digest(&client, table, &[]).await.unwrap(),
-        ));
-    }
-    all.push((
-        "indexer_cursor".into(),
-        db::table_digest(&client, "indexer_cursor", &["applied_at"])
-            .await
-            .unwrap(),
-    ));
-    all
+async fn digest_of(url: &str) -> Vec<(String, String)> {
+    full_digest(&db::connect(url).await.unwrap()).await
 }
 
 async fn cursor(url: &str) -> u32 {
@@ -239,7 +225,7 @@ async fn killed_at_random_moments_the_indexer_ends_identical_to_an_uninterrupted
     let started = Instant::now();
     let log = indexer.run_to(head, &["--batch-size", "20"]);
     let uninterrupted = started.elapsed();
-    let expected = full_digest(&reference.url).await;
+    let expected = digest_of(&reference.url).await;
     let client = db::connect(&reference.url).await.unwrap();
     let events: i64 = client
         .query_one("SELECT count(*) FROM raw_events", &[])
@@ -328,7 +314,7 @@ async fn killed_at_random_moments_the_indexer_ends_identical_to_an_uninterrupted
         progress.last().copied().unwrap_or(0) < head,
         "every kill came after the end"
     );
-    assert_eq!(full_digest(&crashed.url).await, expected);
+    assert_eq!(digest_of(&crashed.url).await, expected);
 
     // Two indexers on one database: the second waits, then takes over from the killed first.
     let pair = TempDatabase::create("dm_crash_pair").await.unwrap();
@@ -362,7 +348,7 @@ async fn killed_at_random_moments_the_indexer_ends_identical_to_an_uninterrupted
         "{log}"
     );
     assert!(log.contains("took over"), "{log}");
-    assert_eq!(full_digest(&pair.url).await, expected);
+    assert_eq!(digest_of(&pair.url).await, expected);
 
     // Another chain under the same database: exit code 3 and both blocks named.
     let other = DevNode::start().unwrap_or_else(|e| panic!("{e}"));
@@ -396,7 +382,7 @@ async fn killed_at_random_moments_the_indexer_ends_identical_to_an_uninterrupted
         token: token.clone(),
     };
     on_other.run_to(other_head.number, &[]);
-    let before = full_digest(&forked.url).await;
+    let before = digest_of(&forked.url).await;
     let on_first = Indexer {
         node: node.url(),
         database: &forked.url,
@@ -415,7 +401,7 @@ async fn killed_at_random_moments_the_indexer_ends_identical_to_an_uninterrupted
         "{log}"
     );
     assert!(log.contains("nothing was written past block"), "{log}");
-    assert_eq!(full_digest(&forked.url).await, before);
+    assert_eq!(digest_of(&forked.url).await, before);
 
     drop((client, watcher));
     for database in [reference, crashed, pair, forked] {

@@ -25,24 +25,6 @@ async fn fresh(prefix: &str) -> (TempDatabase, Client) {
     (database, client)
 }
 
-/// Every table's digest, raw ones and the cursor included (not `applied_at`).
-async fn full_digest(client: &Client) -> Vec<(String, String)> {
-    let mut all = db::derived_digest(client).await.unwrap();
-    for table in ["raw_events", "undecodable_events"] {
-        all.push((
-            table.into(),
-            db::table_digest(client, table, &[]).await.unwrap(),
-        ));
-    }
-    all.push((
-        "indexer_cursor".into(),
-        db::table_digest(client, "indexer_cursor", &["applied_at"])
-            .await
-            .unwrap(),
-    ));
-    all
-}
-
 async fn all_blocks(source: &BlockSource) -> Vec<Block> {
     let head = source.finalized_head().await.unwrap();
     source.fetch(1..=head.number).await.unwrap()
@@ -588,6 +570,11 @@ async fn a_second_indexer_waits_on_the_lock_and_takes_over() {
     wait_for(|| async { db::writer_active(&observer).await.unwrap() }).await;
     let head = chain.lock().unwrap().finalized_head().unwrap();
     wait_for(|| async { cursor_at(&observer).await >= head.number }).await;
+    // The lock is this database's: another database has no writer.
+    let (elsewhere, elsewhere_client) = fresh("dm_idx_lock_other").await;
+    assert!(!db::writer_active(&elsewhere_client).await.unwrap());
+    drop(elsewhere_client);
+    elsewhere.drop_now().await.unwrap();
 
     // The second waits: it never moves the cursor while the first holds the lock.
     let standby_stops_at = head.number + 2;

@@ -395,3 +395,22 @@ pub async fn index_all(
         .expect("the indexer follows the chain");
     head
 }
+
+/// Every table's digest, raw ones and the cursor included (not `applied_at`).
+pub async fn full_digest(client: &tokio_postgres::Client) -> Vec<(String, String)> {
+    use indexer::db;
+    let mut all = db::derived_digest(client).await.unwrap();
+    for table in ["raw_events", "undecodable_events"] {
+        all.push((
+            table.into(),
+            db::table_digest(client, table, &[]).await.unwrap(),
+        ));
+    }
+    all.push((
+        "indexer_cursor".into(),
+        db::table_digest(client, "indexer_cursor", &["applied_at"])
+            .await
+            .unwrap(),
+    ));
+    all
+}
