@@ -169,7 +169,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .create_timeout(Some(Duration::from_secs(5)))
         .build()
         .map_err(|e| StartError::Database(e.to_string()))?;
-    let search = search::SearchIndex::open(config.search_index_dir.as_deref())?;
+    let dir = config.search_index_dir.clone();
+    let search = tokio::task::spawn_blocking(move || search::SearchIndex::open(dir.as_deref()))
+        .await
+        .expect("the search index opens without panicking")?;
     search.catch_up(&pool).await.map_err(|e| {
         StartError::Database(format!(
             "cannot read offers from {}: {e}",

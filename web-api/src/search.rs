@@ -39,6 +39,8 @@ const PAGE: i64 = 5_000;
 /// Bump when the schema or what goes into it changes: an index of another version is
 /// rebuilt from Postgres.
 const INDEX_VERSION: u32 = 1;
+/// How long opening waits for another writer to let go of the index directory.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// How deep a search may page (offset + limit).
 pub const MAX_DEPTH: usize = 1_000;
 
@@ -175,7 +177,18 @@ impl SearchIndex {
             None => Index::create_in_ram(schema),
             Some(dir) => Self::open_dir(dir, schema)?,
         };
-        let writer: IndexWriter = index.writer_with_num_threads(1, 50_000_000)?;
+        // A process that is exiting (a restart) may still hold the directory's writer
+        // lock for a moment: wait a little for it rather than fail.
+        let mut waited = Duration::ZERO;
+        let writer: IndexWriter = loop {
+            match index.writer_with_num_threads(1, 50_000_000) {
+                Err(tantivy::TantivyError::LockFailure(..)) if waited < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    waited += Duration::from_millis(50);
+                }
+                other => break other?,
+            }
+        };
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
