@@ -77,7 +77,13 @@ impl From<tokio_postgres::Error> for ApiError {
             }
             None => tracing::error!("database error: {e}"),
         }
-        if e.is_closed() {
+        // Lost connections, a server shutting down or a database that went away are
+        // the service's trouble, not the request's.
+        let gone = e.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            code.starts_with("08") || code.starts_with("57") || code == "3D000"
+        });
+        if e.is_closed() || gone {
             Self::Unavailable
         } else {
             Self::Internal

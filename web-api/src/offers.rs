@@ -173,6 +173,7 @@ pub struct OffersQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -401,10 +402,11 @@ async fn list_sql(
             Sort::Relevance => unreachable!("relevance needs q"),
         }
     }
+    // `offers.price`: a bare `price` would be the output column, the text.
     sql.push(match listing.sort {
         Sort::Newest => " ORDER BY id DESC",
-        Sort::PriceAsc => " ORDER BY price ASC, id ASC",
-        _ => " ORDER BY price DESC, id DESC",
+        Sort::PriceAsc => " ORDER BY offers.price ASC, id ASC",
+        _ => " ORDER BY offers.price DESC, id DESC",
     });
     let limit = sql.param(listing.limit + 1);
     sql.push(&format!(" LIMIT {limit}"));
