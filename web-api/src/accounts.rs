@@ -1,11 +1,11 @@
 //! `/v1/accounts/{address}/...`: an account's offers, purchases and balances.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::codec::{self, Params, Sql};
+use crate::codec::{self, Params, PathParam as Path, Sql};
 use crate::error::{ApiResult, ErrorBody};
 use crate::offers::{parse_status, Offer, OfferPage, OFFER_COLUMNS};
 use crate::purchases::{self, PurchasePage, PurchasesQuery};

@@ -127,6 +127,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     }
 }
 
+/// A path's one parameter as text; a path that does not decode (bad percent-encoding,
+/// not UTF-8) is a 400 with the JSON error body.
+pub struct PathParam<T = String>(pub T);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam<String> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e| ApiError::bad(format!("bad path: {e}")))
+    }
+}
+
 /// SQL text with its parameters, numbered as they are pushed.
 #[derive(Default)]
 pub struct Sql {

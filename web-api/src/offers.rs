@@ -2,12 +2,12 @@
 //! with `q` (tantivy), one offer with its payees and purchase counts, an offer's
 //! purchases.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::codec::{self, Params, Sql};
+use crate::codec::{self, Params, PathParam as Path, Sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::purchases::{self, PurchasePage, PurchasesQuery};
 use crate::search::{self, Filters, SearchOrder};
@@ -457,7 +457,7 @@ async fn search_offers(
         None => 0,
     };
     let limit = listing.limit as usize;
-    if offset + limit > search::MAX_DEPTH {
+    if offset.saturating_add(limit) > search::MAX_DEPTH {
         return Err(ApiError::bad(format!(
             "search results page to a depth of {} hits; refine the query or the filters",
             search::MAX_DEPTH

@@ -1,12 +1,12 @@
 //! `/v1/purchases/{id}`: a purchase's state, deadlines, envelope and the block of each
 //! step; and the paged purchase lists that offers and accounts share.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::codec::{self, Sql};
+use crate::codec::{self, PathParam as Path, Sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 

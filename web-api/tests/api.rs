@@ -555,6 +555,16 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
             "malformed cursor",
         ),
         ("/v1/purchases/x".into(), "positive integer"),
+        ("/v1/purchases/%FF".into(), "bad path"),
+        (
+            format!(
+                "/v1/offers?q=offer&cursor={}",
+                web_api::codec::encode_cursor(
+                    &serde_json::json!({"sort": "relevance", "offset": u64::MAX})
+                )
+            ),
+            "depth of 1000",
+        ),
         ("/v1/accounts/bob/offers".into(), "not an SS58 address"),
         (
             format!("/v1/accounts/{alice}/offers?status=gone"),
