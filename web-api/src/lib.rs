@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod codec;
 pub mod error;
+pub mod events;
 pub mod offers;
 pub mod openapi;
 pub mod purchases;
@@ -68,8 +69,8 @@ pub struct Config {
     /// Most database connections.
     #[arg(long, env = "WEB_API_POOL_SIZE", default_value_t = 16)]
     pub pool_size: usize,
-    /// How often the search index polls for offer changes when no notification came, in
-    /// milliseconds (notifications wake it at once).
+    /// How often the search index and the event feeds poll for changes when no
+    /// notification came, in milliseconds (notifications wake them at once).
     #[arg(long, env = "WEB_API_SEARCH_POLL_MS", default_value_t = 2_000)]
     pub search_poll_ms: u64,
 }
@@ -114,6 +115,13 @@ pub struct AppState {
     pub search: Arc<search::SearchIndex>,
     /// The Prometheus recorder's handle.
     pub metrics: PrometheusHandle,
+    /// Changes on each indexer batch with events (the event feed waits on it).
+    pub blocks: tokio::sync::watch::Receiver<u64>,
+    /// How often feeds poll when no notification came.
+    pub poll: Duration,
+    /// Becomes true when the server shuts down, so that endless responses (the event
+    /// feed) end and the graceful shutdown does not wait on them.
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The process's Prometheus recorder (installed once; a second API in the same process,
@@ -137,13 +145,17 @@ pub struct App {
     pub router: Router,
     /// The shared state.
     pub state: AppState,
-    /// Follows the change feed; aborted when the `App` is dropped.
-    follower: tokio::task::JoinHandle<()>,
+    /// Follow the change feed and the block notifications; aborted when the `App` is
+    /// dropped.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Drop for App {
     fn drop(&mut self) {
-        self.follower.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -179,23 +191,35 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             indexer::db::describe(&pg)
         ))
     })?;
+    let poll = Duration::from_millis(config.search_poll_ms.max(10));
     let follower = tokio::spawn(search::follow(
         Arc::clone(&search),
         pool.clone(),
         config.database_url.clone(),
-        Duration::from_millis(config.search_poll_ms.max(10)),
+        poll,
+    ));
+    let (blocks_tx, blocks) = tokio::sync::watch::channel(0u64);
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let blocks_task = tokio::spawn(events::follow_blocks(
+        config.database_url.clone(),
+        blocks_tx,
+        poll,
     ));
     let state = AppState {
         pool,
         ss58_prefix: config.ss58_prefix,
         search,
         metrics: metrics_handle(),
+        blocks,
+        poll,
+        closing,
     };
     let router = router(state.clone(), cors(&config.cors_origins)?);
     Ok(App {
         router,
         state,
-        follower,
+        tasks: vec![follower, blocks_task],
+        closing: closing_tx,
     })
 }
 
@@ -230,6 +254,7 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         .route("/v1/accounts/{address}/offers", get(accounts::offers))
         .route("/v1/accounts/{address}/purchases", get(accounts::purchases))
         .route("/v1/accounts/{address}/balances", get(accounts::balances))
+        .route("/v1/events", get(events::events))
         .route("/v1/status", get(status::status))
         .route("/v1/stats", get(status::stats))
         .route("/healthz", get(status::healthz))
@@ -271,8 +296,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app.router.clone();
+    let closing = app.closing.clone();
     let result = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = closing.send(true);
+        })
         .await;
     drop(app);
     result

@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         crate::offers::get,
         crate::offers::purchases,
         crate::purchases::get,
+        crate::events::events,
         crate::accounts::offers,
         crate::accounts::purchases,
         crate::accounts::balances,

@@ -490,7 +490,7 @@ pub async fn follow(
 ) {
     loop {
         let (wake_tx, mut wake) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let listener = listen(&database_url, wake_tx).await;
+        let listener = listen(&database_url, indexer::db::OFFERS_CHANNEL, wake_tx).await;
         if let Err(e) = &listener {
             tracing::warn!("search index: cannot LISTEN for offer changes ({e}); polling");
         }
@@ -516,10 +516,12 @@ pub async fn follow(
     }
 }
 
-/// Opens a connection that LISTENs on the offers channel and sends `()` on each
-/// notification; the sender is dropped when the connection ends.
-async fn listen(
+/// Opens a connection that LISTENs on `channel` and sends `()` on each notification;
+/// the sender is dropped when the connection ends. Keep the returned client to keep
+/// listening.
+pub(crate) async fn listen(
     database_url: &str,
+    channel: &str,
     wake: tokio::sync::mpsc::UnboundedSender<()>,
 ) -> Result<tokio_postgres::Client, SearchError> {
     let config: tokio_postgres::Config = database_url
@@ -537,14 +539,12 @@ async fn listen(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::debug!("search listener connection: {e}");
+                    tracing::debug!("listener connection: {e}");
                     break;
                 }
             }
         }
     });
-    client
-        .batch_execute(&format!("LISTEN {}", indexer::db::OFFERS_CHANNEL))
-        .await?;
+    client.batch_execute(&format!("LISTEN {channel}")).await?;
     Ok(client)
 }
