@@ -167,20 +167,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .database_url
         .parse()
         .map_err(|e| StartError::Database(format!("bad database URL: {e}")))?;
-    let manager = deadpool_postgres::Manager::from_config(
-        pg.clone(),
-        tokio_postgres::NoTls,
-        deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-        },
-    );
-    let pool = deadpool_postgres::Pool::builder(manager)
-        .max_size(config.pool_size)
-        .runtime(deadpool_postgres::Runtime::Tokio1)
-        .wait_timeout(Some(Duration::from_secs(5)))
-        .create_timeout(Some(Duration::from_secs(5)))
-        .build()
-        .map_err(|e| StartError::Database(e.to_string()))?;
+    let pool = pool(&config.database_url, config.pool_size)?;
     let dir = config.search_index_dir.clone();
     let search = tokio::task::spawn_blocking(move || search::SearchIndex::open(dir.as_deref()))
         .await
@@ -221,6 +208,27 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         tasks: vec![follower, blocks_task],
         closing: closing_tx,
     })
+}
+
+/// A pool of at most `size` connections to `database_url` (none opened yet).
+pub fn pool(database_url: &str, size: usize) -> Result<deadpool_postgres::Pool, StartError> {
+    let pg: tokio_postgres::Config = database_url
+        .parse()
+        .map_err(|e| StartError::Database(format!("bad database URL: {e}")))?;
+    let manager = deadpool_postgres::Manager::from_config(
+        pg,
+        tokio_postgres::NoTls,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    );
+    deadpool_postgres::Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .map_err(|e| StartError::Database(e.to_string()))
 }
 
 fn cors(origins: &[String]) -> Result<Option<CorsLayer>, StartError> {

@@ -245,6 +245,16 @@ impl SearchIndex {
         self.applied.load(Ordering::SeqCst)
     }
 
+    /// How many offers the index holds (as of its last commit).
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Empties the index and commits that, for a database it does not match.
     fn reset_blocking(&self, marketplace: Option<String>) -> Result<(), SearchError> {
         let mut writer = self.writer.lock().expect("search writer lock");
@@ -268,6 +278,17 @@ impl SearchIndex {
     pub async fn catch_up(
         self: &Arc<Self>,
         pool: &deadpool_postgres::Pool,
+    ) -> Result<usize, SearchError> {
+        self.catch_up_pages(pool, PAGE, usize::MAX).await
+    }
+
+    /// [`catch_up`](Self::catch_up) in pages of `page` rows, stopping after `max_pages`
+    /// commits (a process stopped between commits resumes after the last one).
+    pub async fn catch_up_pages(
+        self: &Arc<Self>,
+        pool: &deadpool_postgres::Pool,
+        page: i64,
+        max_pages: usize,
     ) -> Result<usize, SearchError> {
         let client = pool.get().await?;
         // An index of another market, or ahead of this database (another database or
@@ -296,13 +317,13 @@ impl SearchIndex {
                 .expect("reset task")?;
         }
         let mut total = 0;
-        loop {
+        for _ in 0..max_pages {
             let after = self.applied();
             let rows = client
                 .query(
                     "SELECT id, owner, asset, price::text, title, description, tags, status, \
                      change_seq FROM offers WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
-                    &[&after, &PAGE],
+                    &[&after, &page],
                 )
                 .await?;
             if rows.is_empty() {
@@ -316,7 +337,7 @@ impl SearchIndex {
                 .await
                 .expect("apply task")?;
             total += n;
-            if (n as i64) < PAGE {
+            if (n as i64) < page {
                 break;
             }
         }

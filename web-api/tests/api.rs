@@ -325,30 +325,6 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
-async fn insert_offers(client: &tokio_postgres::Client) {
-    client
-        .execute(
-            "INSERT INTO offers (id, owner, content_root, header, key_commitment, price, asset, \
-             uri, title, description, tags, schema, size, bond, status, created_block, \
-             updated_block) \
-             SELECT i, CASE WHEN i % 3 = 0 THEN $1::bytea ELSE $2::bytea END, sha256(i::text::bytea), \
-             '\\x00'::bytea, sha256(('k' || i)::bytea), (i * 7919) % 50, \
-             CASE WHEN i % 4 = 0 THEN $3::bytea ELSE ''::bytea END, 'file:///' || i, \
-             'Offer number ' || i, 'Synthetic listing', \
-             ARRAY[CASE WHEN i % 2 = 0 THEN 'even' ELSE 'odd' END, 'all'], 'x', i, 0, \
-             CASE i % 10 WHEN 0 THEN 'delisted' WHEN 1 THEN 'paused' ELSE 'active' END, i, i \
-             FROM generate_series(1, $4::bigint) i",
-            &[
-                &OWNER_A.as_slice(),
-                &OWNER_B.as_slice(),
-                &TOKEN.as_slice(),
-                &OFFERS,
-            ],
-        )
-        .await
-        .unwrap();
-}
-
 /// Walks every page of `path` (which has a `?`) with `limit`; returns the ids in order.
 async fn walk(api: &Api, path: &str, limit: usize) -> Vec<u64> {
     let mut all = Vec::new();
@@ -372,7 +348,7 @@ async fn walk(api: &Api, path: &str, limit: usize) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyset_pages_never_skip_or_repeat_in_any_order_and_with_any_filter() {
     let (database, client) = database("dm_web_pages").await;
-    insert_offers(&client).await;
+    insert_offers(&client, OFFERS, &OWNER_A, &OWNER_B, &TOKEN).await;
     let api = Api::on(&database.url).await;
     let all = rows();
     let owner_a = web_api::codec::account(&OWNER_A, 42);
@@ -476,7 +452,7 @@ async fn keyset_pages_never_skip_or_repeat_in_any_order_and_with_any_filter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
     let (database, client) = database("dm_web_errors").await;
-    insert_offers(&client).await;
+    insert_offers(&client, OFFERS, &OWNER_A, &OWNER_B, &TOKEN).await;
     let mut config = web_api::Config::new(&database.url);
     config.cors_origins = vec!["https://app.example".into()];
     let api = Api::start(config).await;

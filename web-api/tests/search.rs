@@ -227,3 +227,51 @@ async fn offers_are_ranked_filtered_found_within_a_second_and_gone_when_delisted
     drop(indexed);
     database.drop_now().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_stopped_between_commits_resumes_after_the_last_commit() {
+    let (database, client) = database("dm_web_resume").await;
+    insert_offers(&client, 250, &[1; 32], &[2; 32], &[3; 32]).await;
+    let pool = web_api::pool(&database.url, 2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("search");
+    let index = web_api::search::SearchIndex::open(Some(&path)).unwrap();
+    // One commit of 100 rows, then the process "stops".
+    assert_eq!(index.catch_up_pages(&pool, 100, 1).await.unwrap(), 100);
+    let hundredth: i64 = client
+        .query_one(
+            "SELECT change_seq FROM offers ORDER BY change_seq OFFSET 99 LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(index.applied(), hundredth);
+    assert_eq!(index.len(), 100);
+    drop(index);
+    // Meanwhile an offer already in the index changes.
+    client
+        .execute(
+            "UPDATE offers SET title = 'Renamed listing', \
+             change_seq = nextval('offer_change_seq') WHERE id = 5",
+            &[],
+        )
+        .await
+        .unwrap();
+    let index = web_api::search::SearchIndex::open(Some(&path)).unwrap();
+    assert_eq!(index.applied(), hundredth, "resumes after the last commit");
+    assert_eq!(index.catch_up(&pool).await.unwrap(), 151);
+    assert_eq!(index.len(), 250, "every offer once");
+    let hits = index
+        .search(
+            "renamed",
+            &web_api::search::Filters::default(),
+            web_api::search::SearchOrder::Relevance,
+            0,
+            10,
+        )
+        .unwrap();
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [5]);
+    drop((index, pool, client));
+    database.drop_now().await.unwrap();
+}

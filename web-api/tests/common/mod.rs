@@ -176,3 +176,32 @@ pub fn ids(page: &Value) -> Vec<u64> {
         .map(|o| o["id"].as_u64().unwrap())
         .collect()
 }
+
+/// Offers 1..=n straight into the indexer's tables: id i has owner `a` (i % 3 == 0) or
+/// `b`, price (i * 7919) % 50, the token (i % 4 == 0) or native, tags `even` or `odd` and
+/// `all`, status delisted (i % 10 == 0), paused (i % 10 == 1) or active, title
+/// "Offer number i".
+pub async fn insert_offers(
+    client: &tokio_postgres::Client,
+    n: i64,
+    a: &[u8; 32],
+    b: &[u8; 32],
+    token: &[u8; 32],
+) {
+    client
+        .execute(
+            "INSERT INTO offers (id, owner, content_root, header, key_commitment, price, asset, \
+             uri, title, description, tags, schema, size, bond, status, created_block, \
+             updated_block) \
+             SELECT i, CASE WHEN i % 3 = 0 THEN $1::bytea ELSE $2::bytea END, \
+             sha256(i::text::bytea), '\\x00'::bytea, sha256(('k' || i)::bytea), \
+             (i * 7919) % 50, CASE WHEN i % 4 = 0 THEN $3::bytea ELSE ''::bytea END, \
+             'file:///' || i, 'Offer number ' || i, 'Synthetic listing', \
+             ARRAY[CASE WHEN i % 2 = 0 THEN 'even' ELSE 'odd' END, 'all'], 'x', i, 0, \
+             CASE i % 10 WHEN 0 THEN 'delisted' WHEN 1 THEN 'paused' ELSE 'active' END, i, i \
+             FROM generate_series(1, $4::bigint) i",
+            &[&a.as_slice(), &b.as_slice(), &token.as_slice(), &n],
+        )
+        .await
+        .unwrap();
+}
