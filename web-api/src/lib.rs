@@ -269,6 +269,7 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         .route("/metrics", get(status::metrics))
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(openapi::docs))
+        .route("/", get(page))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -278,6 +279,11 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// `GET /`: the read-only web page (search, offers, status) over this API.
+async fn page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("index.html"))
 }
 
 /// Counts requests and their latency per route and status.

@@ -274,6 +274,10 @@ async fn every_route_over_the_indexed_marketplace() {
     let (status, page) = api.get("/docs").await;
     assert_eq!(status, 200);
     assert!(page.as_str().unwrap().contains("/openapi.json"));
+    // The read-only web page.
+    let (status, page) = api.get("/").await;
+    assert_eq!(status, 200);
+    assert!(page.as_str().unwrap().contains("/v1/offers?"));
 
     api.stop().await;
     drop((client, indexed));
@@ -560,7 +564,7 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
         "/v1/purchases/1",
         "/v1/purchases/9223372036854775808",
         "/v1/nothing",
-        "/",
+        "/v1",
     ];
     for path in not_found {
         api.fails(path, 404).await;
