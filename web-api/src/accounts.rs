@@ -20,8 +20,9 @@ pub struct AccountOffersQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::codec::present")]
+    pub limit: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -80,7 +81,7 @@ pub async fn offers(
 ) -> ApiResult<Json<OfferPage>> {
     let owner = codec::parse_account("address", &address, state.ss58_prefix)?;
     let status = parse_status(query.status.as_deref(), None)?;
-    let limit = codec::limit(query.limit)?;
+    let limit = codec::limit(query.limit.as_deref())?;
     let mut sql = Sql::new(&format!(
         "SELECT {OFFER_COLUMNS} FROM offers WHERE owner = "
     ));

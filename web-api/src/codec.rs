@@ -86,15 +86,23 @@ pub fn parse_id(what: &str, text: &str) -> Result<Option<i64>, ApiError> {
     Ok(i64::try_from(id).ok())
 }
 
-/// A page size: 1..=100, default 20.
-pub fn limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::bad(format!(
-            "limit must be between 1 and {MAX_LIMIT}, got {n}"
+/// A page size: 1..=100, default 20 (an empty `limit=` is an error, not the default).
+pub fn limit(limit: Option<&str>) -> Result<i64, ApiError> {
+    let Some(text) = limit else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match text.parse::<i64>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad(format!(
+            "limit must be an integer between 1 and {MAX_LIMIT}, got `{text}`"
         ))),
     }
+}
+
+/// A query parameter that, when present, is kept even when empty (`limit=` is an error,
+/// where the form decoder would make it absent).
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    <String as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// An opaque cursor: base64url of the JSON of the position after the page.
@@ -211,7 +219,10 @@ mod tests {
             assert!(parse_amount("p", bad).is_err(), "{bad}");
         }
         assert_eq!(limit(None).unwrap(), 20);
-        assert!(limit(Some(0)).is_err() && limit(Some(101)).is_err());
+        assert_eq!(limit(Some("100")).unwrap(), 100);
+        for bad in ["0", "101", "", "ten", "-1"] {
+            assert!(limit(Some(bad)).is_err(), "{bad}");
+        }
         let c = encode_cursor(&(5u8, "x"));
         assert_eq!(decode_cursor::<(u8, String)>(&c).unwrap(), (5, "x".into()));
         assert!(decode_cursor::<(u8, String)>("!!").is_err());

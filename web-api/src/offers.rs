@@ -173,8 +173,9 @@ pub struct OffersQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::codec::present")]
+    pub limit: Option<String>,
 }
 
 /// `status` parameter: a status, or `None` for any.
@@ -240,7 +241,8 @@ fn listing(query: &OffersQuery, prefix: u16, searching: bool) -> ApiResult<Listi
         )));
     }
     for tag in &query.tag {
-        if tag.is_empty() || tag.len() > limits::TAG {
+        // NUL never is in a tag, and Postgres text cannot hold it.
+        if tag.is_empty() || tag.len() > limits::TAG || tag.contains('\0') {
             return Err(ApiError::bad(format!(
                 "a tag is 1 to {} bytes, got `{tag}`",
                 limits::TAG
@@ -297,7 +299,7 @@ fn listing(query: &OffersQuery, prefix: u16, searching: bool) -> ApiResult<Listi
             status: parse_status(query.status.as_deref(), Some("active"))?,
         },
         sort,
-        limit: codec::limit(query.limit)?,
+        limit: codec::limit(query.limit.as_deref())?,
     })
 }
 

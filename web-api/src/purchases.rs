@@ -122,8 +122,9 @@ pub struct PurchasesQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::codec::present")]
+    pub limit: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -146,7 +147,7 @@ pub async fn page(
     key: impl tokio_postgres::types::ToSql + Sync + Send + 'static,
     query: &PurchasesQuery,
 ) -> ApiResult<PurchasePage> {
-    let limit = codec::limit(query.limit)?;
+    let limit = codec::limit(query.limit.as_deref())?;
     let status = match query.status.as_deref() {
         None | Some("any") => None,
         Some(s @ ("paid" | "delivered" | "settled" | "refunded" | "disputed" | "resolved")) => {

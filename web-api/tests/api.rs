@@ -481,7 +481,9 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
         ("/v1/offers?asset=gold".into(), "not an SS58 address"),
         ("/v1/offers?limit=101".into(), "between 1 and 100"),
         ("/v1/offers?limit=0".into(), "between 1 and 100"),
-        ("/v1/offers?limit=ten".into(), "bad query parameters"),
+        ("/v1/offers?limit=ten".into(), "between 1 and 100"),
+        ("/v1/offers?limit=".into(), "between 1 and 100"),
+        ("/v1/offers?tag=a%00b".into(), "a tag is 1 to 32 bytes"),
         ("/v1/offers?cursor=%%%".into(), "malformed cursor"),
         ("/v1/offers?cursor=bm9wZQ".into(), "malformed cursor"),
         (
