@@ -45,4 +45,4 @@ SELECT DISTINCT owner, asset, 5000, 1000, 1 FROM offers;
 INSERT INTO token_balances (token, account, balance, updated_block)
 SELECT DISTINCT decode(repeat('70', 32), 'hex'), buyer, 123456789, 1 FROM purchases;
 
-SELECT setval('offer_change_seq', (SELECT max(change_seq) FROM offers));
+SELECT setval('offer_change_seq', (SELECT max(change_seq) FROM offers)) AS change_seq \gset
