@@ -18,6 +18,9 @@ pub const OFFER_COLUMNS: &str = "id, owner, content_root, header, key_commitment
     asset, uri, title, description, tags, schema, size, bond::text, max_purchases, status, \
     purchases, open_purchases, revenue::text, bond_released, created_block, updated_block";
 
+/// The longest text query, in bytes (titles are at most 128, tags 32).
+const MAX_QUERY: usize = 1_024;
+
 /// An offer as the index holds it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Offer {
@@ -355,6 +358,12 @@ pub async fn list(
     let prefix = state.ss58_prefix;
     match query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         Some(q) => {
+            if q.len() > MAX_QUERY {
+                return Err(ApiError::bad(format!(
+                    "q is at most {MAX_QUERY} bytes, got {}",
+                    q.len()
+                )));
+            }
             let listing = listing(&query, prefix, true)?;
             search_offers(&state, q, &query, listing).await
         }

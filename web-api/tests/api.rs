@@ -516,6 +516,10 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
         ),
         (format!("/v1/offers?{too_many_tags}"), "at most 16 tags"),
         ("/v1/offers?sort=cheapest".into(), "sort must be"),
+        (
+            format!("/v1/offers?q={}", "a".repeat(1025)),
+            "at most 1024 bytes",
+        ),
         ("/v1/offers?sort=relevance".into(), "needs a text query"),
         ("/v1/offers?status=sold".into(), "status must be"),
         ("/v1/offers/abc".into(), "positive integer"),
