@@ -71,18 +71,7 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
         .await?
         .map(|r| r.get(0));
     let cursor = indexer::db::cursor(client, false).await?;
-    // Not `indexer::db::writer_active`: pg_locks lists the advisory locks of every
-    // database on the server, and that query does not keep to this one, so an indexer
-    // of another database would show as ours.
-    let indexer_running: bool = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND ((classid::bigint << 32) | objid::bigint) = $1)",
-            &[&indexer::db::WRITER_LOCK],
-        )
-        .await?
-        .get(0);
+    let indexer_running = indexer::db::writer_active(client).await?;
     let latest: i64 = client
         .query_one("SELECT coalesce(max(change_seq), 0) FROM offers", &[])
         .await?
