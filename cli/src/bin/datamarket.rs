@@ -1,0 +1,411 @@
+//! `datamarket`: the owner's and buyer's command line. Parses arguments, loads keys and
+//! settings, calls the library, prints the result (or JSON with `--json`), and maps
+//! errors to a message on stderr and exit code 1.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use datamarket_cli::{
+    address,
+    keystore::Keystore,
+    ops::{self, Deliverer, OfferChange, OfferSpec, Settings},
+    Market,
+};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "datamarket",
+    version,
+    about = "Sell and buy encrypted datasets on a Datamarket marketplace",
+    long_about = "Sell and buy encrypted datasets on a Datamarket marketplace.\n\nOwners: `keys new`, `offer create`, then `deliver --watch`, later `withdraw`.\nBuyers: `buy`, `fetch`; `refund` when no key came by the deadline."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// The node's WebSocket URL.
+    #[arg(
+        long,
+        global = true,
+        env = "DATAMARKET_NODE_URL",
+        default_value = "ws://127.0.0.1:9944"
+    )]
+    node: String,
+    /// The marketplace contract (SS58 or 0x hex).
+    #[arg(long, global = true, env = "DATAMARKET_MARKETPLACE")]
+    marketplace: Option<String>,
+    /// A PSP22 token: new offers are priced in it, `withdraw` and `balance` include it.
+    #[arg(long, global = true, env = "DATAMARKET_TOKEN")]
+    token: Option<String>,
+    /// The signing account: a keystore account name, or a dev URI such as //Alice.
+    #[arg(long, short, global = true, env = "DATAMARKET_ACCOUNT")]
+    account: Option<String>,
+    /// The keystore directory [default: ~/.config/datamarket/keys].
+    #[arg(long, global = true, env = "DATAMARKET_KEYSTORE")]
+    keystore: Option<PathBuf>,
+    /// Where `offer create` writes ciphertexts [default: ~/.local/share/datamarket/blobs].
+    #[arg(long, global = true, env = "DATAMARKET_BLOBS")]
+    blobs: Option<PathBuf>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage account keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// List and manage offers (owners).
+    #[command(subcommand)]
+    Offer(OfferCommand),
+    /// Buy an offer: pays into escrow with a fresh key for this purchase.
+    Buy {
+        /// The offer id.
+        offer: u64,
+    },
+    /// Deliver the data key to every paid, undelivered purchase of your offers.
+    Deliver {
+        /// Keep watching for new purchases until killed.
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between polls with --watch.
+        #[arg(long, default_value_t = 3)]
+        interval: u64,
+    },
+    /// Wait for a purchase's key, then download, verify and decrypt the dataset.
+    Fetch {
+        /// The purchase id.
+        purchase: u64,
+        /// Where to write the plaintext.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Seconds to wait for the key.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Settle a delivered purchase after its dispute window: credits the payees.
+    Settle {
+        /// The purchase id.
+        purchase: u64,
+    },
+    /// Get the payment back for a purchase whose key never came by the deadline.
+    Refund {
+        /// The purchase id.
+        purchase: u64,
+    },
+    /// Withdraw your credits from the marketplace (native, and --token's).
+    Withdraw,
+    /// Free balances and marketplace credits of an account (default: --account).
+    Balance {
+        /// An address (SS58 or 0x hex), a keystore account name or a dev URI.
+        account: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an account key in the keystore (the secret is never printed).
+    New {
+        /// Its name.
+        name: String,
+    },
+    /// List the keystore's accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+enum OfferCommand {
+    /// Encrypt a file into the blob directory and list it.
+    Create {
+        /// The dataset.
+        file: PathBuf,
+        /// Price per purchase (smallest units).
+        #[arg(long)]
+        price: u128,
+        /// Price in the native token even when --token / DATAMARKET_TOKEN is set.
+        #[arg(long)]
+        native: bool,
+        /// A payee and its share in basis points (ADDR:BPS), repeatable; default: you, 10000.
+        #[arg(long = "payee", value_name = "ADDR:BPS")]
+        payees: Vec<String>,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A tag, repeatable.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Schema (e.g. CSV columns).
+        #[arg(long, default_value = "")]
+        schema: String,
+        /// Stop selling after this many purchases.
+        #[arg(long)]
+        max_purchases: Option<u32>,
+    },
+    /// Stop sales for a while.
+    Pause {
+        /// The offer id.
+        offer: u64,
+    },
+    /// Reopen sales.
+    Resume {
+        /// The offer id.
+        offer: u64,
+    },
+    /// Stop sales for good; the bond returns once no purchase is open.
+    Delist {
+        /// The offer id.
+        offer: u64,
+    },
+    /// Set the price of future purchases.
+    UpdatePrice {
+        /// The offer id.
+        offer: u64,
+        /// The new price.
+        price: u128,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn home_dir(sub: &str) -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join(sub)
+}
+
+struct Ctx {
+    settings: Settings,
+    account: Option<String>,
+    json: bool,
+}
+
+impl Ctx {
+    fn signer(&self) -> Result<chain::Signer> {
+        let spec = self
+            .account
+            .as_deref()
+            .context("no account: pass --account NAME (or //Alice on a dev chain), or set DATAMARKET_ACCOUNT")?;
+        Ok(self.settings.keystore.signer(spec)?)
+    }
+
+    fn connect(&self) -> Result<Market> {
+        Ok(self.settings.connect()?)
+    }
+
+    fn print<T: Serialize + std::fmt::Display>(&self, value: &T) -> Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string(value)?);
+        } else {
+            println!("{value}");
+        }
+        Ok(())
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let g = cli.global;
+    let parse = |text: &Option<String>, what: &str| -> Result<Option<chain::AccountId>> {
+        Ok(match text {
+            Some(t) => Some(address::parse(t, what)?),
+            None => None,
+        })
+    };
+    let settings = Settings {
+        node: g.node.clone(),
+        marketplace: parse(&g.marketplace, "--marketplace")?,
+        token: parse(&g.token, "--token")?,
+        keystore: Keystore::new(
+            g.keystore
+                .clone()
+                .unwrap_or_else(|| home_dir(".config/datamarket/keys")),
+        ),
+        blobs: g
+            .blobs
+            .clone()
+            .unwrap_or_else(|| home_dir(".local/share/datamarket/blobs")),
+    };
+    let cx = Ctx {
+        settings,
+        account: g.account.clone(),
+        json: g.json,
+    };
+    match cli.command {
+        Command::Keys(KeysCommand::New { name }) => {
+            let made = cx.settings.keystore.new_account(&name)?;
+            if cx.json {
+                println!("{}", serde_json::to_string(&made)?);
+            } else {
+                println!("created account {} {}", made.name, made.address);
+            }
+        }
+        Command::Keys(KeysCommand::List) => {
+            let accounts = cx.settings.keystore.accounts()?;
+            if cx.json {
+                println!("{}", serde_json::to_string(&accounts)?);
+            } else {
+                for account in accounts {
+                    println!("{:<20} {}", account.name, account.address);
+                }
+            }
+        }
+        Command::Offer(command) => offer(&cx, command)?,
+        Command::Buy { offer } => {
+            let signer = cx.signer()?;
+            let mut market = cx.connect()?;
+            let bought = ops::buy(&cx.settings, &mut market, &signer, offer)?;
+            cx.print(&bought)?;
+        }
+        Command::Deliver { watch, interval } => {
+            let signer = cx.signer()?;
+            let mut market = cx.connect()?;
+            let mut deliverer = Deliverer::new(signer);
+            let json = cx.json;
+            let mut log = |entry: &ops::DeliveryLog| {
+                if json {
+                    println!("{}", serde_json::to_string(entry).unwrap_or_default());
+                } else {
+                    println!("{entry}");
+                }
+            };
+            let total = deliverer.poll(&cx.settings, &mut market, &mut log)?;
+            if watch {
+                if !json {
+                    eprintln!("watching for purchases every {interval}s (Ctrl-C to stop)");
+                }
+                loop {
+                    std::thread::sleep(Duration::from_secs(interval.max(1)));
+                    deliverer.poll(&cx.settings, &mut market, &mut log)?;
+                }
+            }
+            if json {
+                println!("{}", serde_json::json!({ "delivered": total }));
+            } else if total == 0 {
+                println!("nothing to deliver");
+            } else {
+                println!("delivered {total} key(s)");
+            }
+        }
+        Command::Fetch {
+            purchase,
+            output,
+            timeout,
+        } => {
+            let mut market = cx.connect()?;
+            let fetched = ops::fetch(
+                &cx.settings,
+                &mut market,
+                purchase,
+                &output,
+                Duration::from_secs(timeout),
+            )?;
+            cx.print(&fetched)?;
+        }
+        Command::Settle { purchase } => {
+            let signer = cx.signer()?;
+            let mut market = cx.connect()?;
+            cx.print(&ops::settle(&mut market, &signer, purchase)?)?;
+        }
+        Command::Refund { purchase } => {
+            let signer = cx.signer()?;
+            let mut market = cx.connect()?;
+            cx.print(&ops::refund(&mut market, &signer, purchase)?)?;
+        }
+        Command::Withdraw => {
+            let signer = cx.signer()?;
+            let mut market = cx.connect()?;
+            cx.print(&ops::withdraw(&mut market, &signer, cx.settings.token)?)?;
+        }
+        Command::Balance { account } => {
+            let account = match account.or_else(|| cx.account.clone()) {
+                None => anyhow::bail!("which account? pass ACCOUNT or --account"),
+                Some(spec)
+                    if spec.starts_with("//") || address::parse(&spec, "account").is_err() =>
+                {
+                    cx.settings.keystore.signer(&spec)?.account_id()
+                }
+                Some(spec) => address::parse(&spec, "account")?,
+            };
+            let mut market = cx.connect()?;
+            cx.print(&ops::balance(&mut market, account, cx.settings.token)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn offer(cx: &Ctx, command: OfferCommand) -> Result<()> {
+    let signer = cx.signer()?;
+    let (offer_id, change) = match command {
+        OfferCommand::Create {
+            file,
+            price,
+            native,
+            payees,
+            title,
+            description,
+            tags,
+            schema,
+            max_purchases,
+        } => {
+            let payees = payees
+                .iter()
+                .map(|p| parse_payee(p))
+                .collect::<Result<Vec<_>>>()?;
+            let asset = match cx.settings.token {
+                Some(token) if !native => chain::market_types::Asset::Psp22(token),
+                _ => chain::market_types::Asset::Native,
+            };
+            let spec = OfferSpec {
+                file,
+                price,
+                asset,
+                payees,
+                title,
+                description,
+                tags,
+                schema,
+                max_purchases,
+            };
+            let mut market = cx.connect()?;
+            let created = ops::create_offer(&cx.settings, &mut market, &signer, &spec)?;
+            return cx.print(&created);
+        }
+        OfferCommand::Pause { offer } => (offer, OfferChange::Pause),
+        OfferCommand::Resume { offer } => (offer, OfferChange::Resume),
+        OfferCommand::Delist { offer } => (offer, OfferChange::Delist),
+        OfferCommand::UpdatePrice { offer, price } => (offer, OfferChange::Price(price)),
+    };
+    let mut market = cx.connect()?;
+    cx.print(&ops::change_offer(&mut market, &signer, offer_id, change)?)
+}
+
+/// `ADDR:BPS`.
+fn parse_payee(text: &str) -> Result<(chain::AccountId, u16)> {
+    let (account, bps) = text
+        .rsplit_once(':')
+        .with_context(|| format!("--payee {text:?}: expected ADDR:BPS"))?;
+    let bps: u16 = bps
+        .parse()
+        .with_context(|| format!("--payee {text:?}: {bps:?} is not basis points (1..=10000)"))?;
+    Ok((address::parse(account, "--payee")?, bps))
+}

@@ -1,0 +1,183 @@
+//! The marketplace (and its optional PSP22 token) on a node, with typed calls whose
+//! refusals come back as [`Error::Refused`].
+
+use chain::{
+    market_types::{self, Asset, Config as MarketConfig, Offer, OfferId, Purchase, PurchaseId},
+    AccountId, Balance, Bundle, Chain, Contract, Signer,
+};
+use scale::{Decode, Encode};
+
+use crate::{Error, Result};
+
+/// The account that read-only queries run as: it needs no funds and no key.
+const QUERY_ORIGIN: [u8; 32] = [0; 32];
+
+/// `PSP22Error` as the token encodes it.
+#[derive(Debug, Clone, PartialEq, Eq, Decode)]
+pub enum TokenError {
+    /// Implementation-specific error.
+    Custom(String),
+    /// Not enough balance.
+    InsufficientBalance,
+    /// Not enough allowance.
+    InsufficientAllowance,
+    /// Deprecated in the standard.
+    ZeroRecipientAddress,
+    /// Deprecated in the standard.
+    ZeroSenderAddress,
+    /// Deprecated in the standard.
+    SafeTransferCheckFailed(String),
+}
+
+/// A connection to a node and the marketplace on it.
+pub struct Market {
+    chain: Box<dyn Chain + Send>,
+    contract: Contract,
+}
+
+impl Market {
+    /// Connects to `node` (a `ws://` URL) and the marketplace at `address`. The contract's
+    /// message selectors come from its bundle (`$DATAMARKET_BUNDLES/marketplace.contract`).
+    ///
+    /// # Errors
+    /// An unreachable node, a missing bundle, or no contract at `address`.
+    pub fn connect(node: &str, address: AccountId) -> Result<Self> {
+        let bundle = Bundle::load("marketplace").map_err(chain::ChainError::from)?;
+        let chain = chain::open(node)?;
+        let mut market = Self {
+            chain,
+            contract: Contract::at(address, bundle),
+        };
+        // Fails early, with a clear message, when the address is not the marketplace.
+        market.config().map_err(|e| match e {
+            Error::Chain(chain::ChainError::Dispatch { .. })
+            | Error::Chain(chain::ChainError::Decode { .. })
+            | Error::Chain(chain::ChainError::Reverted { .. }) => Error::invalid(format!(
+                "no marketplace contract at {} on {node}: {e}",
+                crate::address::show(&address)
+            )),
+            other => other,
+        })?;
+        Ok(market)
+    }
+
+    /// The marketplace contract's account.
+    pub fn address(&self) -> AccountId {
+        self.contract.address
+    }
+
+    /// The chain, for balances and transfers.
+    pub fn chain(&mut self) -> &mut dyn Chain {
+        &mut *self.chain
+    }
+
+    /// Queries a marketplace message.
+    pub fn query<R: Decode>(&mut self, message: &str, args: &impl Encode) -> Result<R> {
+        Ok(self.contract.query(
+            &mut *self.chain,
+            &AccountId::from(QUERY_ORIGIN),
+            message,
+            args,
+        )?)
+    }
+
+    /// Calls a marketplace message returning `market_types::Result<T>`; `action` names it
+    /// in a refusal ("buy offer 7").
+    pub fn call<T: Decode>(
+        &mut self,
+        signer: &Signer,
+        action: impl Into<String>,
+        message: &str,
+        args: &impl Encode,
+        value: Balance,
+    ) -> Result<T> {
+        let action = action.into();
+        let called = self
+            .contract
+            .call::<_, market_types::Result<T>>(&mut *self.chain, signer, message, args, value)
+            .map_err(|e| Error::from_call(action.clone(), e))?;
+        called
+            .value
+            .map_err(|error| Error::Refused { action, error })
+    }
+
+    /// The marketplace's configuration (fee, periods, bonds).
+    pub fn config(&mut self) -> Result<MarketConfig> {
+        self.query("config", &())
+    }
+
+    /// The last offer id and the last purchase id handed out.
+    pub fn last_ids(&mut self) -> Result<(OfferId, PurchaseId)> {
+        self.query("last_ids", &())
+    }
+
+    /// An offer.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOffer`] when there is none.
+    pub fn offer(&mut self, offer_id: OfferId) -> Result<Offer> {
+        self.query::<Option<Offer>>("offer", &offer_id)?
+            .ok_or(Error::UnknownOffer(offer_id))
+    }
+
+    /// An offer's ciphertext URI and metadata.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOffer`] when there is none.
+    pub fn offer_metadata(
+        &mut self,
+        offer_id: OfferId,
+    ) -> Result<(String, market_types::OfferMetadata)> {
+        self.query::<Option<(String, market_types::OfferMetadata)>>("offer_metadata", &offer_id)?
+            .ok_or(Error::UnknownOffer(offer_id))
+    }
+
+    /// A purchase.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPurchase`] when there is none.
+    pub fn purchase(&mut self, purchase_id: PurchaseId) -> Result<Purchase> {
+        self.query::<Option<Purchase>>("purchase_info", &purchase_id)?
+            .ok_or(Error::UnknownPurchase(purchase_id))
+    }
+
+    /// What `account` may withdraw in `asset`.
+    pub fn credit_of(&mut self, account: AccountId, asset: Asset) -> Result<Balance> {
+        self.query("credit_of", &(account, asset))
+    }
+
+    /// A PSP22 token's handle (its selectors from `$DATAMARKET_BUNDLES/token.contract`).
+    pub fn token(&self, address: AccountId) -> Result<Contract> {
+        let bundle = Bundle::load("token").map_err(chain::ChainError::from)?;
+        Ok(Contract::at(address, bundle))
+    }
+
+    /// `account`'s balance of the PSP22 token at `token`.
+    pub fn token_balance(&mut self, token: AccountId, account: AccountId) -> Result<Balance> {
+        let contract = self.token(token)?;
+        Ok(contract.query(
+            &mut *self.chain,
+            &AccountId::from(QUERY_ORIGIN),
+            "PSP22::balance_of",
+            &account,
+        )?)
+    }
+
+    /// Lets the marketplace spend `amount` of `signer`'s tokens at `token`.
+    pub fn approve(&mut self, signer: &Signer, token: AccountId, amount: Balance) -> Result<()> {
+        let contract = self.token(token)?;
+        let spender = self.contract.address;
+        let called = contract
+            .call::<_, std::result::Result<(), TokenError>>(
+                &mut *self.chain,
+                signer,
+                "PSP22::approve",
+                &(spender, amount),
+                0,
+            )
+            .map_err(Error::Chain)?;
+        called
+            .value
+            .map_err(|e| Error::invalid(format!("the token refused the approval: {e:?}")))
+    }
+}
