@@ -42,8 +42,8 @@ impl Market {
     /// # Errors
     /// An unreachable node, a missing bundle, or no contract at `address`.
     pub fn connect(node: &str, address: AccountId) -> Result<Self> {
-        let bundle = Bundle::load("marketplace").map_err(chain::ChainError::from)?;
         let chain = chain::open(node)?;
+        let bundle = Bundle::load("marketplace").map_err(chain::ChainError::from)?;
         let mut market = Self {
             chain,
             contract: Contract::at(address, bundle),
