@@ -83,7 +83,7 @@ impl World {
                 "DATAMARKET_BUNDLES",
                 std::env::var_os("DATAMARKET_BUNDLES")
                     .map(PathBuf::from)
-                    .unwrap_or_else(|| contract_bundles_dir()),
+                    .unwrap_or_else(contract_bundles_dir),
             )
             .env("DATAMARKET_NODE_URL", self.node.url())
             .env("DATAMARKET_MARKETPLACE", hex(&self.market))
