@@ -164,6 +164,58 @@ fn owner_lists_buyer_buys_owner_delivers_buyer_decrypts() {
         .collect();
     assert!(leftovers.is_empty());
 
+    // An envelope that does not open (sealed for another purchase): fetch says so, with
+    // the dispute deadline, and writes nothing.
+    let bought = json(&ok(w.cli("buyer", "//Charlie").args([
+        "buy",
+        &second.to_string(),
+        "--json",
+    ])));
+    let third_purchase = bought["purchase_id"].as_u64().unwrap();
+    let owner_signer =
+        chain::Signer::from_keyfile(&w.keystore("owner").join("accounts/owner")).unwrap();
+    let market = chain::Contract::at(w.market, chain::Bundle::load("marketplace").unwrap());
+    let info: Option<chain::market_types::Purchase> = market
+        .query(
+            &mut w.chain,
+            &owner_account,
+            "purchase_info",
+            &third_purchase,
+        )
+        .unwrap();
+    let wrong_context = sealer::EnvelopeContext {
+        contract: *w.market.as_ref(),
+        offer_id: second,
+        purchase_id: third_purchase + 1,
+    };
+    let bad = sealer::KeySealer::seal(
+        &sealer::BuyerPublicKey(info.unwrap().buyer_pk),
+        &sealer::DataKey::generate().unwrap(),
+        &wrong_context,
+    )
+    .unwrap();
+    market
+        .call::<_, chain::market_types::Result<()>>(
+            &mut w.chain,
+            &owner_signer,
+            "deliver",
+            &(third_purchase, bad.0),
+            0,
+        )
+        .unwrap();
+    let out3 = w.path("bad-envelope.csv");
+    let stderr = fails(w.cli("buyer", "//Charlie").args([
+        "fetch",
+        &third_purchase.to_string(),
+        "-o",
+        out3.to_str().unwrap(),
+    ]));
+    assert!(
+        stderr.contains("does not open") && stderr.contains("you can dispute it until block"),
+        "{stderr}"
+    );
+    assert!(!out3.exists());
+
     // Unknown offer and purchase.
     let stderr = fails(w.cli("buyer", "//Charlie").args(["buy", "999"]));
     assert!(stderr.contains("offer 999 does not exist"), "{stderr}");
