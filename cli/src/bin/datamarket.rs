@@ -101,6 +101,16 @@ enum Command {
         /// The purchase id.
         purchase: u64,
     },
+    /// Dispute a delivered key that does not open or does not match the offer (buyer,
+    /// within the dispute window): reveals this purchase's key to the marketplace, which
+    /// decides on chain, and sends the dispute bond. Checks locally first.
+    Dispute {
+        /// The purchase id.
+        purchase: u64,
+        /// Dispute even when the key opens and matches (the bond goes to the owner).
+        #[arg(long)]
+        force: bool,
+    },
     /// Withdraw your credits from the marketplace (native, and --token's).
     Withdraw,
     /// Free balances and marketplace credits of an account (default: --account).
@@ -330,6 +340,17 @@ fn run(cli: Cli) -> Result<()> {
             let signer = cx.signer()?;
             let mut market = cx.connect()?;
             cx.print(&ops::refund(&mut market, &signer, purchase)?)?;
+        }
+        Command::Dispute { purchase, force } => {
+            let signer = cx.signer()?;
+            let mut market = cx.connect()?;
+            cx.print(&ops::dispute(
+                &cx.settings,
+                &mut market,
+                &signer,
+                purchase,
+                force,
+            )?)?;
         }
         Command::Withdraw => {
             let signer = cx.signer()?;
