@@ -53,6 +53,14 @@ struct Global {
     /// Where `offer create` writes ciphertexts [default: ~/.local/share/datamarket/blobs].
     #[arg(long, global = true, env = "DATAMARKET_BLOBS")]
     blobs: Option<PathBuf>,
+    /// The web API, for `offer list` and `offer show`.
+    #[arg(
+        long,
+        global = true,
+        env = "DATAMARKET_API_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    api: String,
     /// Print JSON for scripts.
     #[arg(long, global = true)]
     json: bool,
@@ -133,6 +141,29 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum OfferCommand {
+    /// List or search the offers in the index (through the web API).
+    List {
+        /// Words to search for, ranked by relevance.
+        #[arg(long)]
+        q: Option<String>,
+        /// A tag every offer must have, repeatable.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Only this owner's offers (SS58).
+        #[arg(long)]
+        owner: Option<String>,
+        /// active, paused, delisted or any [default: active].
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many (up to 100).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Show one offer from the index: listing, split, purchases, revenue.
+    Show {
+        /// The offer id.
+        offer: u64,
+    },
     /// Encrypt a file into the blob directory and list it.
     Create {
         /// The dataset.
@@ -207,6 +238,7 @@ fn home_dir(sub: &str) -> PathBuf {
 struct Ctx {
     settings: Settings,
     account: Option<String>,
+    api: String,
     json: bool,
 }
 
@@ -258,6 +290,7 @@ fn run(cli: Cli) -> Result<()> {
     let cx = Ctx {
         settings,
         account: g.account.clone(),
+        api: g.api.clone(),
         json: g.json,
     };
     match cli.command {
@@ -375,8 +408,51 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn offer(cx: &Ctx, command: OfferCommand) -> Result<()> {
+    // Reading the index needs no key.
+    match command {
+        OfferCommand::List {
+            q,
+            tags,
+            owner,
+            status,
+            limit,
+        } => {
+            let api = datamarket_cli::api::Api::new(&cx.api)?;
+            let filter = datamarket_cli::api::OfferFilter {
+                q,
+                tags,
+                owner,
+                status,
+                limit,
+            };
+            let page = api.offers(&filter)?;
+            if cx.json {
+                println!("{page}");
+            } else {
+                let lines = datamarket_cli::api::offer_lines(&page);
+                if lines.is_empty() {
+                    println!("no offers match");
+                }
+                for line in lines {
+                    println!("{line}");
+                }
+            }
+            return Ok(());
+        }
+        OfferCommand::Show { offer } => {
+            let shown = datamarket_cli::api::Api::new(&cx.api)?.offer(offer)?;
+            if cx.json {
+                println!("{shown}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
     let signer = cx.signer()?;
     let (offer_id, change) = match command {
+        OfferCommand::List { .. } | OfferCommand::Show { .. } => unreachable!("read above"),
         OfferCommand::Create {
             file,
             price,

@@ -1,0 +1,120 @@
+//! `datamarket offer list` and `offer show` read the index through the web API: a real
+//! node, the real indexer following it into a database of this test's own, the real API
+//! over HTTP.
+
+mod common;
+
+use common::{fails, json, ok, world};
+
+#[test]
+fn offers_are_found_through_the_api() {
+    let Some(w) = world(50, 2) else { return };
+    std::fs::write(w.path("steps.csv"), b"day,steps\n1,4000\n").unwrap();
+    let offer = json(&ok(w.cli("owner", "//Bob").args([
+        "offer",
+        "create",
+        w.path("steps.csv").to_str().unwrap(),
+        "--price",
+        "4200",
+        "--title",
+        "Walking diary",
+        "--tag",
+        "health",
+        "--json",
+    ])))["offer_id"]
+        .as_u64()
+        .unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (database, url, _indexer, _server) = runtime.block_on(async {
+        let database = indexer::db::TempDatabase::create("dm_cli_api")
+            .await
+            .unwrap();
+        let mut client = indexer::db::connect(&database.url).await.unwrap();
+        indexer::db::migrate(&mut client).await.unwrap();
+        let source = indexer::BlockSource::connect(w.node.url(), 2)
+            .await
+            .unwrap();
+        let watched = indexer::Watched {
+            marketplace: w.market,
+            tokens: vec![w.token],
+        };
+        let indexer = tokio::spawn(async move {
+            let options = indexer::Options {
+                poll: std::time::Duration::from_millis(100),
+                ..indexer::Options::default()
+            };
+            indexer::follow(&mut client, &source, &watched, &options).await
+        });
+        let mut config = web_api::Config::new(database.url.clone());
+        config.search_poll_ms = 100;
+        let app = web_api::build(&config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(web_api::serve(app, listener, std::future::pending()));
+        (database, url, indexer, server)
+    });
+
+    // The node finalizes a block behind its best, and the indexer follows finalized
+    // blocks: wait until the offer is searchable.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let found = loop {
+        let out = ok(w
+            .cli("buyer", "//Charlie")
+            .args(["--api", &url, "offer", "list", "--q", "walking", "--json"]));
+        let page = json(&out);
+        if let Some(first) = page["offers"].as_array().and_then(|o| o.first().cloned()) {
+            break first;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never indexed: {page}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert_eq!(found["id"], offer);
+    assert_eq!(found["title"], "Walking diary");
+    assert_eq!(found["price"], "4200");
+
+    let listed = ok(w
+        .cli("buyer", "//Charlie")
+        .args(["--api", &url, "offer", "list", "--tag", "health"]));
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("Walking diary") && listed.contains("4200"),
+        "{listed}"
+    );
+    let shown = json(&ok(w.cli("buyer", "//Charlie").args([
+        "--api",
+        &url,
+        "offer",
+        "show",
+        &offer.to_string(),
+        "--json",
+    ])));
+    assert_eq!(shown["title"], "Walking diary");
+    assert_eq!(shown["payees"].as_array().unwrap().len(), 1, "{shown}");
+
+    // An unknown offer, a bad parameter and an unreachable API fail clearly.
+    let unknown = fails(
+        w.cli("buyer", "//Charlie")
+            .args(["--api", &url, "offer", "show", "999"]),
+    );
+    assert!(unknown.contains("not in the index"), "{unknown}");
+    let bad = fails(
+        w.cli("buyer", "//Charlie")
+            .args(["--api", &url, "offer", "list", "--owner", "nobody"]),
+    );
+    assert!(bad.contains("the API refused (400"), "{bad}");
+    let down =
+        fails(
+            w.cli("buyer", "//Charlie")
+                .args(["--api", "http://127.0.0.1:1", "offer", "list"]),
+        );
+    assert!(
+        down.contains("no Datamarket API answers at http://127.0.0.1:1"),
+        "{down}"
+    );
+
+    runtime.block_on(database.drop_now()).unwrap();
+}
