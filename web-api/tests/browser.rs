@@ -155,7 +155,8 @@ async fn the_page_searches_opens_an_offer_and_shows_a_disputed_purchase() {
     let mut chain = InProcessChain::new();
     let m = deploy(&mut chain);
     let story = every_event(&mut chain, &m);
-    let (database, _client) = database("dm_web_browser").await;
+    let (database, client) = database("dm_web_browser").await;
+    drop(client);
     let mut indexed = Indexed::new(chain, &database.url, m.watched()).await;
     indexed.sync().await;
     let api = Api::on(&database.url).await;
@@ -230,7 +231,8 @@ async fn the_page_searches_opens_an_offer_and_shows_a_disputed_purchase() {
     let outcome = std::panic::AssertUnwindSafe(result).catch_unwind().await;
     browser.close().await.unwrap();
     api.stop().await;
-    drop(driver);
+    drop((driver, indexed));
+    database.drop_now().await.unwrap();
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
