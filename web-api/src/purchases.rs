@@ -1,5 +1,5 @@
-//! `/v1/purchases/{id}`: a purchase's state, deadlines, envelope and the block of each
-//! step; and the paged purchase lists that offers and accounts share.
+//! `/v1/purchases/{id}`: a purchase's state, deadlines, envelope, the block of each
+//! step and its dispute; and the paged purchase lists that offers and accounts share.
 
 use axum::extract::State;
 use axum::Json;
@@ -10,9 +10,16 @@ use crate::codec::{self, PathParam as Path, Sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
-const PURCHASE_COLUMNS: &str = "id, offer_id, buyer, buyer_pk, amount::text, asset, fee_bps, \
-    status, delivery_deadline, dispute_deadline, envelope, created_block, delivered_block, \
-    settled_block, refunded_block, disputed_block, updated_block";
+/// A purchase's columns and its dispute's (null when there is none), from
+/// [`PURCHASE_FROM`].
+const PURCHASE_COLUMNS: &str = "p.id, p.offer_id, p.buyer, p.buyer_pk, p.amount::text, p.asset, \
+    p.fee_bps, p.status, p.delivery_deadline, p.dispute_deadline, p.envelope, \
+    p.created_block, p.delivered_block, p.settled_block, p.refunded_block, p.disputed_block, \
+    p.updated_block, d.kind, d.chunk_index, d.buyer_won, d.asset, d.refund::text, \
+    d.penalty::text, d.bond::text, d.revealed_key, d.block_number";
+
+/// `purchases` as `p`, with its dispute as `d` (a purchase is disputed at most once).
+const PURCHASE_FROM: &str = "purchases p LEFT JOIN disputes d ON d.purchase_id = p.id";
 
 /// The block a step happened in.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -38,6 +45,37 @@ pub struct Steps {
     pub refunded: Option<Step>,
     /// Disputed by the buyer.
     pub disputed: Option<Step>,
+}
+
+/// A dispute and its outcome. Disputes are decided in the call that makes them, so a
+/// dispute is never pending.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Dispute {
+    /// `envelope` (the buyer revealed its purchase secret: the envelope must open to the
+    /// committed key) or `chunk` (the buyer revealed the data key and proved a chunk that
+    /// does not decrypt).
+    pub kind: String,
+    /// The chunk proved, for a `chunk` dispute.
+    pub chunk_index: Option<u64>,
+    /// Whether the buyer won: it is credited `refund`, its `bond` back and `penalty`, and
+    /// the purchase is `resolved`. A buyer who loses forfeits `bond` to the owner.
+    pub buyer_won: bool,
+    /// Refunded to the buyer: the payment when it won, else 0 (decimal string, in `asset`).
+    pub refund: String,
+    /// The penalty taken from the offer's bond and credited to the buyer when it won, else
+    /// 0 (decimal string, native).
+    pub penalty: String,
+    /// The buyer's dispute bond (decimal string, native).
+    pub bond: String,
+    /// The asset of `refund`: `native` or the PSP22 token's SS58 address.
+    pub asset: String,
+    /// The data key the dispute made public (0x-hex), if it did: a chunk dispute, or an
+    /// envelope dispute the buyer lost.
+    pub revealed_key: Option<String>,
+    /// The block of the dispute.
+    pub block: u64,
+    /// Whether that block is final (at or below the indexed head).
+    pub finalized: bool,
 }
 
 /// A purchase.
@@ -67,6 +105,8 @@ pub struct Purchase {
     pub envelope: Option<String>,
     /// Each step's block.
     pub steps: Steps,
+    /// The dispute and its outcome; null when the purchase was not disputed.
+    pub dispute: Option<Dispute>,
     /// Block of the last change.
     pub updated_block: u64,
 }
@@ -99,6 +139,21 @@ impl Purchase {
                 disputed: step(row.get(15)),
             },
             updated_block: row.get::<_, i64>(16) as u64,
+            dispute: row.get::<_, Option<String>>(17).map(|kind| {
+                let block: i64 = row.get(25);
+                Dispute {
+                    kind,
+                    chunk_index: row.get::<_, Option<i64>>(18).map(|i| i as u64),
+                    buyer_won: row.get(19),
+                    asset: codec::asset(row.get(20), prefix),
+                    refund: row.get(21),
+                    penalty: row.get(22),
+                    bond: row.get(23),
+                    revealed_key: row.get::<_, Option<&[u8]>>(24).map(codec::hex0x),
+                    block: block as u64,
+                    finalized: head.is_some_and(|h| block <= h),
+                }
+            }),
         }
     }
 }
@@ -160,20 +215,22 @@ pub async fn page(
             )))
         }
     };
-    let mut sql = Sql::new(&format!("SELECT {PURCHASE_COLUMNS} FROM purchases WHERE "));
+    let mut sql = Sql::new(&format!(
+        "SELECT {PURCHASE_COLUMNS} FROM {PURCHASE_FROM} WHERE "
+    ));
     let k = sql.param(key);
-    sql.push(&format!("{column} = {k}"));
+    sql.push(&format!("p.{column} = {k}"));
     if let Some(status) = status {
         let p = sql.param(status);
-        sql.push(&format!(" AND status = {p}"));
+        sql.push(&format!(" AND p.status = {p}"));
     }
     if let Some(cursor) = &query.cursor {
         let cursor: IdCursor = codec::decode_cursor(cursor)?;
         let p = sql.param(cursor.before);
-        sql.push(&format!(" AND id < {p}"));
+        sql.push(&format!(" AND p.id < {p}"));
     }
     let l = sql.param(limit + 1);
-    sql.push(&format!(" ORDER BY id DESC LIMIT {l}"));
+    sql.push(&format!(" ORDER BY p.id DESC LIMIT {l}"));
     let client = state.pool.get().await?;
     let head = indexed_head(&client).await?;
     let rows = client.query(&sql.text, &sql.params()).await?;
@@ -195,8 +252,8 @@ pub async fn page(
     })
 }
 
-/// A purchase: its state, deadlines, the sealed key envelope once delivered, and the
-/// block of each step.
+/// A purchase: its state, deadlines, the sealed key envelope once delivered, the
+/// block of each step, and the dispute with its outcome when there is one.
 ///
 /// The indexer follows finalized blocks only, so every step shown is final
 /// (`finalized` is true for blocks at or below the indexed head).
@@ -221,7 +278,7 @@ pub async fn get(
     let head = indexed_head(&client).await?;
     let row = client
         .query_opt(
-            &format!("SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = $1"),
+            &format!("SELECT {PURCHASE_COLUMNS} FROM {PURCHASE_FROM} WHERE p.id = $1"),
             &[&key],
         )
         .await?

@@ -164,6 +164,30 @@ async fn every_route_over_the_indexed_marketplace() {
         .ok(&format!("/v1/purchases/{}", story.settled_token))
         .await;
     assert_eq!(p["asset"], token);
+    assert_eq!(p["dispute"], Value::Null);
+
+    // A disputed purchase: the buyer opened its garbage envelope's dispute and won.
+    let p = api.ok(&format!("/v1/purchases/{}", story.disputed)).await;
+    assert_eq!(p["status"], "resolved");
+    let dispute = &p["dispute"];
+    assert_eq!(dispute["kind"], "envelope", "{p}");
+    assert_eq!(dispute["chunk_index"], Value::Null);
+    assert_eq!(dispute["buyer_won"], true);
+    assert_eq!(dispute["refund"], PRICE.to_string());
+    assert_eq!(dispute["penalty"], PENALTY.to_string());
+    assert_eq!(dispute["bond"], DISPUTE_BOND.to_string());
+    assert_eq!(dispute["asset"], "native");
+    // A bad envelope reveals no key.
+    assert_eq!(dispute["revealed_key"], Value::Null);
+    assert_eq!(dispute["block"], p["steps"]["disputed"]["block"]);
+    assert!(dispute["block"].as_u64().unwrap() <= head);
+    assert_eq!(dispute["finalized"], true);
+    // Lists carry the same object.
+    let listed = api
+        .ok(&format!("/v1/offers/{native}/purchases?status=resolved"))
+        .await;
+    assert_eq!(listed["purchases"][0]["id"], story.disputed);
+    assert_eq!(&listed["purchases"][0]["dispute"], dispute);
 
     // Accounts: offers owned, purchases made (paged), balances.
     assert_eq!(
