@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::codec::{self, Params, PathParam as Path, Sql};
 use crate::error::{ApiResult, ErrorBody};
 use crate::offers::{parse_status, Offer, OfferPage, OFFER_COLUMNS};
-use crate::purchases::{self, PurchasePage, PurchasesQuery};
+use crate::purchases::{self, IdCursor, PurchasePage, PurchasesQuery};
 use crate::AppState;
 
 /// Filter and page of an account's offers.
@@ -23,11 +23,6 @@ pub struct AccountOffersQuery {
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     #[serde(default, deserialize_with = "crate::codec::present")]
     pub limit: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct IdCursor {
-    before: i64,
 }
 
 /// What the marketplace owes an account in one asset.

@@ -182,9 +182,11 @@ pub struct PurchasesQuery {
     pub limit: Option<String>,
 }
 
+/// The keyset cursor of lists ordered by id, newest first (purchases, and an account's
+/// offers).
 #[derive(Debug, Serialize, Deserialize)]
-struct IdCursor {
-    before: i64,
+pub(crate) struct IdCursor {
+    pub(crate) before: i64,
 }
 
 async fn indexed_head(client: &tokio_postgres::Client) -> ApiResult<Option<i64>> {
