@@ -784,10 +784,7 @@ async fn fresh_database(admin_url: &str, name: &str) -> Result<String> {
             .await
             .with_context(|| format!("making the database {name}"))?;
     }
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .context("a database URL ends in /database")?;
-    Ok(format!("{base}/{name}"))
+    Ok(indexer::db::url_of(admin_url, name))
 }
 
 fn sleep_diary() -> Vec<u8> {

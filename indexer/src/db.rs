@@ -274,8 +274,8 @@ impl TempDatabase {
     }
 }
 
-/// `url` with its database replaced by `name`.
-fn url_of(url: &str, name: &str) -> String {
+/// `url` with its database replaced by `name` (user, host and parameters kept).
+pub fn url_of(url: &str, name: &str) -> String {
     // postgres://user@host:port/db?params
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
