@@ -370,18 +370,33 @@ fn contract_event(event: &RawEventDetails<H256>) -> Option<Result<ContractEvent,
     if event.pallet_name() != "Contracts" || event.variant_name() != "ContractEmitted" {
         return None;
     }
-    let decoded = <([u8; 32], Vec<u8>)>::decode(&mut event.field_bytes())
-        .map_err(|e| ChainError::decode("a ContractEmitted event", e));
-    Some(decoded.map(|(contract, data)| ContractEvent {
-        event_index: event.index(),
-        extrinsic_index: match event.phase() {
+    Some(contract_emitted(
+        event.index(),
+        event.phase(),
+        event.field_bytes(),
+        event.topics(),
+    ))
+}
+
+/// A `ContractEmitted` event from its place, phase, field bytes (contract, data) and topics.
+fn contract_emitted(
+    event_index: u32,
+    phase: Phase,
+    mut fields: &[u8],
+    topics: &[H256],
+) -> Result<ContractEvent, ChainError> {
+    let (contract, data) = <([u8; 32], Vec<u8>)>::decode(&mut fields)
+        .map_err(|e| ChainError::decode("a ContractEmitted event", e))?;
+    Ok(ContractEvent {
+        event_index,
+        extrinsic_index: match phase {
             Phase::ApplyExtrinsic(i) => Some(i),
             _ => None,
         },
         contract: AccountId::from(contract),
-        topics: event.topics().iter().map(|t| t.0).collect(),
+        topics: topics.iter().map(|t| t.0).collect(),
         data,
-    }))
+    })
 }
 
 /// The `ContractEmitted` events among a block's `System.Events` bytes, each other event
@@ -424,21 +439,10 @@ fn contract_events_in(
             )
             .map_err(|e| bad(&e))?;
         }
-        let mut field_bytes = &fields[..fields.len() - input.len()];
+        let field_bytes = &fields[..fields.len() - input.len()];
         let topics = Vec::<H256>::decode(input).map_err(|e| bad(&e))?;
         if pallet.name() == "Contracts" && variant.name == "ContractEmitted" {
-            let (contract, data) = <([u8; 32], Vec<u8>)>::decode(&mut field_bytes)
-                .map_err(|e| ChainError::decode("a ContractEmitted event", e))?;
-            found.push(ContractEvent {
-                event_index: index,
-                extrinsic_index: match phase {
-                    Phase::ApplyExtrinsic(i) => Some(i),
-                    _ => None,
-                },
-                contract: AccountId::from(contract),
-                topics: topics.iter().map(|t| t.0).collect(),
-                data,
-            });
+            found.push(contract_emitted(index, phase, field_bytes, &topics)?);
         }
     }
     Ok(found)
