@@ -1,8 +1,36 @@
--- Offers with varied text for timing the web API's search index (scripts/bench-search):
--- :offers rows straight into `offers`, with titles of a subject, a qualifier, a place and
--- a year, descriptions of 8 to 40 words drawn from a vocabulary of about 250, and one
--- to three tags of 24. Deterministic (setseed). Only the columns the index reads vary.
+-- Offers with varied text for timing search at scale (scripts/bench-search,
+-- scripts/bench-web-api): :offers rows straight into `offers`, deterministic (setseed).
+--
+-- The text has the word frequencies of real listings, so that broad, medium and rare
+-- searches each mean something:
+-- - broad: 'data' is in half of all offers, 'personal' in 40 %, 'dataset' in 30 %,
+--   'collected' in 25 % (in the description);
+-- - medium: titles are a subject (30), a qualifier (20) and a place (20), and
+--   descriptions draw from a vocabulary of about 250 everyday words: each is in roughly
+--   1-10 % of offers;
+-- - rare: a third of the description's words come from 160 000 made-up words drawn
+--   Zipf-like (word k with probability ~ 1/k), so most of the vocabulary is rare: word
+--   1 000 is in a few hundred offers, word 50 000 in a handful. `rare_word(k)` spells
+--   word k, so the benchmark can ask for words of a known rank.
+-- Tags: one to three of 24. Prices: uniform up to 1 000 000. Status: 80 % active, 10 %
+-- paused, 10 % delisted. Assets: a quarter in a token. 200 owners, at random (so that
+-- an owner's offers have every status).
 SELECT setseed(0.42) \gset
+
+-- Word k (1-based) of the made-up vocabulary: four syllables of twenty, k in base 20.
+CREATE OR REPLACE FUNCTION rare_word(k int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT (ARRAY['ka','lo','mi','nu','pe','ra','si','tu','vo','za','be','do','fi','gu',
+                'ha','jo','ke','li','mo','ny'])[1 + (k - 1) % 20]
+      || (ARRAY['ba','ce','di','fo','gu','hi','jy','ko','la','me','ni','po','qu','ri',
+                'so','te','vu','wa','xe','yo'])[1 + (k - 1) / 20 % 20]
+      || (ARRAY['tan','rel','mos','vik','dun','pal','ser','gom','lir','fex','bor','nak',
+                'zul','tep','wim','kos','hab','jen','ruv','sil'])[1 + (k - 1) / 400 % 20]
+      || (ARRAY['a','e','i','o','u','ar','en','is','on','um','al','et','ix','or','us',
+                'ay','ew','iq','oz','ux'])[1 + (k - 1) / 8000 % 20]
+$$;
+
+-- Seeding is much faster with the full-text index built once at the end.
+DROP INDEX IF EXISTS offers_search;
 
 INSERT INTO indexer_cursor (block_number, block_hash, marketplace)
 VALUES (1000000, sha256('head'::bytea), decode(repeat('42', 32), 'hex'));
@@ -54,7 +82,7 @@ INSERT INTO offers (id, owner, content_root, header, key_commitment, price, asse
                     description, tags, schema, size, bond, status, created_block,
                     updated_block)
 SELECT i,
-       decode(repeat(to_hex(16 + i % 200), 32), 'hex'),
+       decode(repeat(to_hex(16 + floor(random() * 200)::int), 32), 'hex'),
        sha256(i::text::bytea), decode('444d5345414c01' || repeat('00', 19), 'hex'),
        sha256(('k' || i)::bytea),
        (random() * 1000000)::bigint,
@@ -62,9 +90,15 @@ SELECT i,
        'file:///blobs/' || i || '.dmseal',
        v.subject[1 + floor(random() * 30)::int] || ', ' || v.qualifier[1 + floor(random() * 20)::int]
          || ', ' || v.place[1 + floor(random() * 20)::int] || ' ' || (2015 + i % 11),
-       (SELECT string_agg(w, ' ') FROM
-          (SELECT v.word[1 + floor(random() * array_length(v.word, 1))::int] AS w
-             FROM generate_series(1, 8 + (i * 7) % 33)) AS words),
+       concat_ws(' ',
+         CASE WHEN random() < 0.50 THEN 'data' END,
+         CASE WHEN random() < 0.40 THEN 'personal' END,
+         CASE WHEN random() < 0.30 THEN 'dataset' END,
+         CASE WHEN random() < 0.25 THEN 'collected' END,
+         (SELECT string_agg(CASE WHEN r < 0.67
+                                 THEN v.word[1 + floor(r / 0.67 * array_length(v.word, 1))::int]
+                                 ELSE rare_word(floor(exp(random() * ln(160000)))::int) END, ' ')
+            FROM (SELECT random() AS r, n FROM generate_series(1, 8 + (i * 7) % 33) AS n) AS words)),
        (SELECT array_agg(DISTINCT t) FROM
           (SELECT v.tag[1 + floor(random() * 24)::int] AS t
              FROM generate_series(1, 1 + i % 3)) AS tags),
@@ -72,3 +106,24 @@ SELECT i,
        CASE i % 10 WHEN 0 THEN 'delisted' WHEN 1 THEN 'paused' ELSE 'active' END,
        i, i
 FROM generate_series(1, :offers) AS i, v;
+
+SET maintenance_work_mem = '1GB';
+-- As in migrations/ (the same index the indexer's schema has).
+CREATE INDEX offers_search ON offers USING gin (search);
+
+-- What an offer's detail reads besides the offer: its split, and purchases of a third of
+-- the offers, half of them settled.
+INSERT INTO payees (offer_id, position, account, bps)
+SELECT id, 0, owner, 10000 FROM offers;
+
+INSERT INTO purchases (id, offer_id, buyer, buyer_pk, amount, asset, fee_bps, status,
+                       delivery_deadline, dispute_deadline, envelope, created_block,
+                       delivered_block, settled_block, updated_block)
+SELECT o.id / 3, o.id, decode(repeat(to_hex(32 + o.id % 7), 32), 'hex'), sha256(o.id::text::bytea),
+       o.price, o.asset, 250,
+       CASE WHEN o.id % 2 = 0 THEN 'settled' ELSE 'paid' END,
+       o.id + 10, CASE WHEN o.id % 2 = 0 THEN o.id + 7 END,
+       CASE WHEN o.id % 2 = 0 THEN decode(repeat('09', 80), 'hex') END,
+       o.id + 1, CASE WHEN o.id % 2 = 0 THEN o.id + 5 END,
+       CASE WHEN o.id % 2 = 0 THEN o.id + 9 END, o.id + 9
+FROM offers o WHERE o.id % 3 = 0;

@@ -94,7 +94,7 @@ pub async fn offers(
     let l = sql.param(limit + 1);
     sql.push(&format!(" ORDER BY id DESC LIMIT {l}"));
     let client = state.pool.get().await?;
-    let rows = client.query(&sql.text, &sql.params()).await?;
+    let rows = sql.query(&client).await?;
     let mut offers: Vec<Offer> = rows
         .iter()
         .map(|r| Offer::from_row(r, state.ss58_prefix))

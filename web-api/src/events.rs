@@ -106,7 +106,7 @@ async fn read(
         " ORDER BY r.block_number, r.event_index LIMIT {l}"
     ));
     let client = state.pool.get().await?;
-    let rows = client.query(&sql.text, &sql.params()).await?;
+    let rows = sql.query(&client).await?;
     let prefix = state.ss58_prefix;
     Ok(rows
         .iter()

@@ -422,7 +422,7 @@ async fn list_sql(
     let limit = sql.param(listing.limit + 1);
     sql.push(&format!(" LIMIT {limit}"));
     let client = state.pool.get().await?;
-    let rows = client.query(&sql.text, &sql.params()).await?;
+    let rows = sql.query(&client).await?;
     let mut offers: Vec<Offer> = rows
         .iter()
         .map(|r| Offer::from_row(r, state.ss58_prefix))
@@ -483,13 +483,19 @@ async fn search_offers(
     let index = state.search.clone();
     let filters = listing.filters.clone();
     let q = q.to_owned();
-    let hits =
-        tokio::task::spawn_blocking(move || index.search(&q, &filters, order, offset, limit + 1))
-            .await
-            .map_err(|e| {
-                tracing::error!("search task: {e}");
-                ApiError::Internal
-            })??;
+    let hits = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let hits = index.search(&q, &filters, order, offset, limit + 1);
+        // The search index's own share of a search request (the rest is HTTP and the
+        // rows read from Postgres): scripts/bench-web-api reports it per class.
+        metrics::histogram!("web_api_search_index_seconds").record(started.elapsed());
+        hits
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!("search task: {e}");
+        ApiError::Internal
+    })??;
     let more = hits.len() > limit;
     let hits = &hits[..hits.len().min(limit)];
     // The rows come from Postgres, the truth, with the same filters: an offer changed
@@ -502,7 +508,7 @@ async fn search_offers(
     sql.push(&format!("{p})"));
     push_filters(&mut sql, &listing.filters);
     let client = state.pool.get().await?;
-    let rows = client.query(&sql.text, &sql.params()).await?;
+    let rows = sql.query(&client).await?;
     let mut by_id: std::collections::HashMap<u64, Offer> = rows
         .iter()
         .map(|r| {
@@ -550,20 +556,27 @@ pub async fn get(
     let missing = || ApiError::not_found(format!("no offer {id}"));
     let key = codec::parse_id("offer", &id)?.ok_or_else(missing)?;
     let client = state.pool.get().await?;
-    let row = client
-        .query_opt(
-            &format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1"),
-            &[&key],
-        )
-        .await?
-        .ok_or_else(missing)?;
+    // Three cached statements, sent together: tokio-postgres pipelines queries issued
+    // concurrently on one connection, so the detail costs one round trip, not three.
+    let offer_text = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1");
+    let (offer_sql, payees_sql, counts_sql) = futures::try_join!(
+        client.prepare_cached(&offer_text),
+        client.prepare_cached(
+            "SELECT account, bps FROM payees WHERE offer_id = $1 ORDER BY position"
+        ),
+        client.prepare_cached(
+            "SELECT status, count(*) FROM purchases WHERE offer_id = $1 GROUP BY status"
+        ),
+    )?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&key];
+    let (row, payee_rows, count_rows) = futures::try_join!(
+        client.query_opt(&offer_sql, &params),
+        client.query(&payees_sql, &params),
+        client.query(&counts_sql, &params),
+    )?;
+    let row = row.ok_or_else(missing)?;
     let offer = Offer::from_row(&row, state.ss58_prefix);
-    let payees = client
-        .query(
-            "SELECT account, bps FROM payees WHERE offer_id = $1 ORDER BY position",
-            &[&key],
-        )
-        .await?
+    let payees = payee_rows
         .iter()
         .map(|r| Payee {
             account: codec::account(r.get(0), state.ss58_prefix),
@@ -571,13 +584,7 @@ pub async fn get(
         })
         .collect();
     let mut counts = PurchaseCounts::default();
-    for r in client
-        .query(
-            "SELECT status, count(*) FROM purchases WHERE offer_id = $1 GROUP BY status",
-            &[&key],
-        )
-        .await?
-    {
+    for r in count_rows {
         let n = r.get::<_, i64>(1) as u64;
         match r.get::<_, &str>(0) {
             "paid" => counts.paid = n,

@@ -235,7 +235,7 @@ pub async fn page(
     sql.push(&format!(" ORDER BY p.id DESC LIMIT {l}"));
     let client = state.pool.get().await?;
     let head = indexed_head(&client).await?;
-    let rows = client.query(&sql.text, &sql.params()).await?;
+    let rows = sql.query(&client).await?;
     let mut purchases: Vec<Purchase> = rows
         .iter()
         .map(|r| Purchase::from_row(r, state.ss58_prefix, head))
@@ -277,13 +277,15 @@ pub async fn get(
     let missing = || ApiError::not_found(format!("no purchase {id}"));
     let key = codec::parse_id("purchase", &id)?.ok_or_else(missing)?;
     let client = state.pool.get().await?;
-    let head = indexed_head(&client).await?;
-    let row = client
-        .query_opt(
-            &format!("SELECT {PURCHASE_COLUMNS} FROM {PURCHASE_FROM} WHERE p.id = $1"),
-            &[&key],
-        )
-        .await?
-        .ok_or_else(missing)?;
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {PURCHASE_COLUMNS} FROM {PURCHASE_FROM} WHERE p.id = $1"
+        ))
+        .await?;
+    // Both queries in one round trip (pipelined on the connection).
+    let (head, row) = futures::try_join!(indexed_head(&client), async {
+        Ok(client.query_opt(&statement, &[&key]).await?)
+    },)?;
+    let row = row.ok_or_else(missing)?;
     Ok(Json(Purchase::from_row(&row, state.ss58_prefix, head)))
 }
