@@ -2,17 +2,21 @@
 //!
 //! A batch's events are folded, in chain order, into a [`Changes`] set in memory: new
 //! rows, patches of existing offers and purchases (fields to set, counters to add), and
-//! additive balance changes. It is then written with a handful of set-based statements
-//! (`unnest` of arrays), whatever the batch's size. The fold only ever sets fields or adds
+//! additive balance changes. It is then written with a handful of set-based statements,
+//! whatever the batch's size: new rows by binary COPY, changes of existing rows by one
+//! UPDATE per table over `unnest`ed arrays. The fold only ever sets fields or adds
 //! to counters, so the final tables do not depend on where batch boundaries fall: the live
 //! run and `indexer rebuild` (which replays `raw_events` in different batches) end in the
 //! same rows.
 
 use std::collections::BTreeMap;
 
+use bytes::{BufMut, BytesMut};
 use chain::AccountId;
 use market_types::{decode::MarketEvent, Asset, OfferMetadata, OfferStatus};
 use serde_json::{json, Value};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::Transaction;
 
 use crate::decode::{config_json, Decoded, TokenEvent};
@@ -429,67 +433,96 @@ impl Changes {
 
     async fn write_offers(&self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
         if !self.new_offers.is_empty() {
-            let mut c = OfferColumns::default();
-            let (mut p_offer, mut p_pos, mut p_account, mut p_bps) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for (id, (offer, payees)) in &self.new_offers {
-                let patch = self.offer_patches.get(id);
-                c.push(*id, offer, patch);
-                for (position, (account, bps)) in payees.iter().enumerate() {
-                    p_offer.push(*id as i64);
-                    p_pos.push(position as i16);
-                    p_account.push(account.to_vec());
-                    p_bps.push(i32::from(*bps));
-                }
-            }
-            txn.execute(
-                "INSERT INTO offers (id, owner, content_root, header, key_commitment, price, \
-                 asset, uri, title, description, tags, schema, size, bond, max_purchases, status, \
-                 purchases, open_purchases, revenue, bond_released, created_block, updated_block) \
-                 SELECT id, owner, content_root, header, key_commitment, price::numeric, asset, \
-                 uri, title, description, ARRAY(SELECT jsonb_array_elements_text(tags)), schema, \
-                 size, bond::numeric, max_purchases, status, purchases, open_purchases, \
-                 revenue::numeric, bond_released, created_block, updated_block \
-                 FROM unnest($1::int8[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[], \
-                 $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[], $11::jsonb[], \
-                 $12::text[], $13::int8[], $14::text[], $15::int8[], $16::text[], $17::int8[], \
-                 $18::int8[], $19::text[], $20::bool[], $21::int8[], $22::int8[]) \
-                 AS t(id, owner, content_root, header, key_commitment, price, asset, uri, title, \
-                 description, tags, schema, size, bond, max_purchases, status, purchases, \
-                 open_purchases, revenue, bond_released, created_block, updated_block) \
-                 ORDER BY id",
+            let offers = copy_in(
+                txn,
+                "offers (id, owner, content_root, header, key_commitment, price, asset, uri, \
+                 title, description, tags, schema, size, bond, max_purchases, status, \
+                 purchases, open_purchases, revenue, bond_released, created_block, \
+                 updated_block)",
                 &[
-                    &c.id,
-                    &c.owner,
-                    &c.content_root,
-                    &c.header,
-                    &c.key_commitment,
-                    &c.price,
-                    &c.asset,
-                    &c.uri,
-                    &c.title,
-                    &c.description,
-                    &c.tags,
-                    &c.schema,
-                    &c.size,
-                    &c.bond,
-                    &c.max_purchases,
-                    &c.status,
-                    &c.purchases,
-                    &c.open_purchases,
-                    &c.revenue,
-                    &c.bond_released,
-                    &c.created_block,
-                    &c.updated_block,
+                    Type::INT8,
+                    Type::BYTEA,
+                    Type::BYTEA,
+                    Type::BYTEA,
+                    Type::BYTEA,
+                    Type::NUMERIC,
+                    Type::BYTEA,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT_ARRAY,
+                    Type::TEXT,
+                    Type::INT8,
+                    Type::NUMERIC,
+                    Type::INT8,
+                    Type::TEXT,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::NUMERIC,
+                    Type::BOOL,
+                    Type::INT8,
+                    Type::INT8,
                 ],
             )
             .await?;
-            txn.execute(
-                "INSERT INTO payees (offer_id, position, account, bps) \
-                 SELECT * FROM unnest($1::int8[], $2::int2[], $3::bytea[], $4::int4[])",
-                &[&p_offer, &p_pos, &p_account, &p_bps],
+            futures::pin_mut!(offers);
+            for (id, (o, _)) in &self.new_offers {
+                // A new offer as it stands after the batch (its patch holds the counters).
+                let patch = self.offer_patches.get(id);
+                let bond = o.bond.saturating_sub(patch.map_or(0, |p| p.bond_spent));
+                let updated =
+                    patch.map_or(o.created_block, |p| p.updated_block.max(o.created_block));
+                offers
+                    .as_mut()
+                    .write(&[
+                        &(*id as i64),
+                        &o.owner.as_slice(),
+                        &o.content_root.as_slice(),
+                        &o.header,
+                        &o.key_commitment.as_slice(),
+                        &Numeric(o.price),
+                        &o.asset,
+                        &o.uri,
+                        &o.metadata.title,
+                        &o.metadata.description,
+                        &o.metadata.tags,
+                        &o.metadata.schema,
+                        &(o.metadata.size as i64),
+                        &Numeric(bond),
+                        &o.max_purchases.map(i64::from),
+                        &o.status,
+                        &patch.map_or(0, |p| p.purchases),
+                        &patch.map_or(0, |p| p.open_purchases),
+                        &Numeric(patch.map_or(0, |p| p.revenue)),
+                        &patch.is_some_and(|p| p.bond_released),
+                        &i64::from(o.created_block),
+                        &i64::from(updated),
+                    ])
+                    .await?;
+            }
+            offers.finish().await?;
+            // One COPY at a time: a connection cannot start a second before the first ends.
+            let payees = copy_in(
+                txn,
+                "payees (offer_id, position, account, bps)",
+                &[Type::INT8, Type::INT2, Type::BYTEA, Type::INT4],
             )
             .await?;
+            futures::pin_mut!(payees);
+            for (id, (_, split)) in &self.new_offers {
+                for (position, (account, bps)) in split.iter().enumerate() {
+                    payees
+                        .as_mut()
+                        .write(&[
+                            &(*id as i64),
+                            &(position as i16),
+                            &account.as_slice(),
+                            &i32::from(*bps),
+                        ])
+                        .await?;
+                }
+            }
+            payees.finish().await?;
         }
         let existing: Vec<_> = self
             .offer_patches
@@ -581,82 +614,63 @@ impl Changes {
 
     async fn write_purchases(&self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
         if !self.new_purchases.is_empty() {
-            let mut id = Vec::new();
-            let (mut offer, mut buyer, mut buyer_pk, mut amount, mut asset, mut fee_bps) = (
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-            );
-            let (mut status, mut deadline, mut dispute_deadline, mut envelope) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            let (mut created, mut delivered, mut settled, mut refunded, mut disputed, mut updated) = (
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-            );
-            for (purchase_id, p) in &self.new_purchases {
-                let patch = self.purchase_patches.get(purchase_id);
-                id.push(*purchase_id as i64);
-                offer.push(p.offer_id as i64);
-                buyer.push(p.buyer.to_vec());
-                buyer_pk.push(p.buyer_pk.to_vec());
-                amount.push(p.amount.to_string());
-                asset.push(p.asset.clone());
-                fee_bps.push(i32::from(p.fee_bps));
-                status.push(patch.and_then(|x| x.status).unwrap_or("paid"));
-                deadline.push(i64::from(p.delivery_deadline));
-                dispute_deadline.push(patch.and_then(|x| x.dispute_deadline).map(i64::from));
-                envelope.push(patch.and_then(|x| x.envelope.clone()));
-                created.push(i64::from(p.created_block));
-                delivered.push(patch.and_then(|x| x.delivered_block).map(i64::from));
-                settled.push(patch.and_then(|x| x.settled_block).map(i64::from));
-                refunded.push(patch.and_then(|x| x.refunded_block).map(i64::from));
-                disputed.push(patch.and_then(|x| x.disputed_block).map(i64::from));
-                updated.push(i64::from(
-                    patch.map_or(p.created_block, |x| x.updated_block.max(p.created_block)),
-                ));
-            }
-            txn.execute(
-                "INSERT INTO purchases (id, offer_id, buyer, buyer_pk, amount, asset, fee_bps, \
-                 status, delivery_deadline, dispute_deadline, envelope, created_block, \
-                 delivered_block, settled_block, refunded_block, disputed_block, updated_block) \
-                 SELECT id, offer_id, buyer, buyer_pk, amount::numeric, asset, fee_bps, status, \
-                 delivery_deadline, dispute_deadline, envelope, created_block, delivered_block, \
-                 settled_block, refunded_block, disputed_block, updated_block \
-                 FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::bytea[], $5::text[], \
-                 $6::bytea[], $7::int4[], $8::text[], $9::int8[], $10::int8[], $11::bytea[], \
-                 $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[]) \
-                 AS t(id, offer_id, buyer, buyer_pk, amount, asset, fee_bps, status, \
-                 delivery_deadline, dispute_deadline, envelope, created_block, delivered_block, \
-                 settled_block, refunded_block, disputed_block, updated_block)",
+            let rows = copy_in(
+                txn,
+                "purchases (id, offer_id, buyer, buyer_pk, amount, asset, fee_bps, status, \
+                 delivery_deadline, dispute_deadline, envelope, created_block, \
+                 delivered_block, settled_block, refunded_block, disputed_block, \
+                 updated_block)",
                 &[
-                    &id,
-                    &offer,
-                    &buyer,
-                    &buyer_pk,
-                    &amount,
-                    &asset,
-                    &fee_bps,
-                    &status,
-                    &deadline,
-                    &dispute_deadline,
-                    &envelope,
-                    &created,
-                    &delivered,
-                    &settled,
-                    &refunded,
-                    &disputed,
-                    &updated,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::BYTEA,
+                    Type::BYTEA,
+                    Type::NUMERIC,
+                    Type::BYTEA,
+                    Type::INT4,
+                    Type::TEXT,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::BYTEA,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT8,
                 ],
             )
-            .await
-            .map_err(|e| foreign_key(e, "a purchase of an offer"))?;
+            .await?;
+            futures::pin_mut!(rows);
+            for (purchase_id, p) in &self.new_purchases {
+                // A new purchase as it stands after the batch.
+                let patch = self.purchase_patches.get(purchase_id);
+                let block = |f: fn(&PurchasePatch) -> Option<u32>| patch.and_then(f).map(i64::from);
+                rows.as_mut()
+                    .write(&[
+                        &(*purchase_id as i64),
+                        &(p.offer_id as i64),
+                        &p.buyer.as_slice(),
+                        &p.buyer_pk.as_slice(),
+                        &Numeric(p.amount),
+                        &p.asset,
+                        &i32::from(p.fee_bps),
+                        &patch.and_then(|x| x.status).unwrap_or("paid"),
+                        &i64::from(p.delivery_deadline),
+                        &block(|x| x.dispute_deadline),
+                        &patch.and_then(|x| x.envelope.as_deref()),
+                        &i64::from(p.created_block),
+                        &block(|x| x.delivered_block),
+                        &block(|x| x.settled_block),
+                        &block(|x| x.refunded_block),
+                        &block(|x| x.disputed_block),
+                        &i64::from(
+                            patch.map_or(p.created_block, |x| x.updated_block.max(p.created_block)),
+                        ),
+                    ])
+                    .await?;
+            }
+            rows.finish().await?;
         }
         let existing: Vec<_> = self
             .purchase_patches
@@ -732,78 +746,55 @@ async fn missing(what: &str, txn: &Transaction<'_>, table: &str, ids: &[i64]) ->
     ))
 }
 
-fn foreign_key(e: tokio_postgres::Error, what: &str) -> IndexerError {
-    if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
-        IndexerError::Inconsistent(format!(
-            "{what} that is not in the index (was the indexer started after the block that \
-             created it? --start-block must not be later than the contract's deployment)"
-        ))
-    } else {
-        e.into()
+/// A u128 as Postgres NUMERIC in its binary form (what a binary COPY needs): base-10 000
+/// digits, most significant first, with the weight of the first digit.
+#[derive(Debug)]
+pub struct Numeric(pub u128);
+
+impl ToSql for Numeric {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let mut digits = [0i16; 10];
+        let mut n = 0;
+        let mut rest = self.0;
+        while rest > 0 {
+            digits[n] = (rest % 10_000) as i16;
+            rest /= 10_000;
+            n += 1;
+        }
+        // Trailing zero digits are implied by the weight.
+        let weight = n as i16 - 1;
+        let low = digits[..n].iter().take_while(|d| **d == 0).count();
+        out.put_i16((n - low) as i16);
+        out.put_i16(weight.max(0));
+        out.put_u16(0); // positive
+        out.put_u16(0); // no digits after the point
+        for d in digits[low..n].iter().rev() {
+            out.put_i16(*d);
+        }
+        Ok(IsNull::No)
     }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::NUMERIC
+    }
+
+    to_sql_checked!();
 }
 
-#[derive(Default)]
-struct OfferColumns {
-    id: Vec<i64>,
-    owner: Vec<Vec<u8>>,
-    content_root: Vec<Vec<u8>>,
-    header: Vec<Vec<u8>>,
-    key_commitment: Vec<Vec<u8>>,
-    price: Vec<String>,
-    asset: Vec<Vec<u8>>,
-    uri: Vec<String>,
-    title: Vec<String>,
-    description: Vec<String>,
-    tags: Vec<Value>,
-    schema: Vec<String>,
-    size: Vec<i64>,
-    bond: Vec<String>,
-    max_purchases: Vec<Option<i64>>,
-    status: Vec<&'static str>,
-    purchases: Vec<i64>,
-    open_purchases: Vec<i64>,
-    revenue: Vec<String>,
-    bond_released: Vec<bool>,
-    created_block: Vec<i64>,
-    updated_block: Vec<i64>,
-}
-
-impl OfferColumns {
-    /// A new offer as it stands after the batch (its patch holds the counters).
-    fn push(&mut self, id: u64, o: &NewOffer, patch: Option<&OfferPatch>) {
-        self.id.push(id as i64);
-        self.owner.push(o.owner.to_vec());
-        self.content_root.push(o.content_root.to_vec());
-        self.header.push(o.header.clone());
-        self.key_commitment.push(o.key_commitment.to_vec());
-        self.price.push(o.price.to_string());
-        self.asset.push(o.asset.clone());
-        self.uri.push(o.uri.clone());
-        self.title.push(o.metadata.title.clone());
-        self.description.push(o.metadata.description.clone());
-        self.tags.push(json!(o.metadata.tags));
-        self.schema.push(o.metadata.schema.clone());
-        self.size.push(o.metadata.size as i64);
-        self.bond.push(
-            o.bond
-                .saturating_sub(patch.map_or(0, |p| p.bond_spent))
-                .to_string(),
-        );
-        self.max_purchases.push(o.max_purchases.map(i64::from));
-        self.status.push(o.status);
-        self.purchases.push(patch.map_or(0, |p| p.purchases));
-        self.open_purchases
-            .push(patch.map_or(0, |p| p.open_purchases));
-        self.revenue
-            .push(patch.map_or(0, |p| p.revenue).to_string());
-        self.bond_released
-            .push(patch.is_some_and(|p| p.bond_released));
-        self.created_block.push(i64::from(o.created_block));
-        self.updated_block.push(i64::from(
-            patch.map_or(o.created_block, |p| p.updated_block.max(o.created_block)),
-        ));
-    }
+/// Starts a binary COPY into `into` ("table (columns)") with the columns' `types`.
+async fn copy_in(
+    txn: &Transaction<'_>,
+    into: &str,
+    types: &[Type],
+) -> Result<BinaryCopyInWriter, IndexerError> {
+    let sink = txn
+        .copy_in(&format!("COPY {into} FROM STDIN BINARY"))
+        .await?;
+    Ok(BinaryCopyInWriter::new(sink, types))
 }
 
 /// An offer being changed by the batch: created in it (fields set on the new row) or
@@ -855,13 +846,33 @@ async fn write_disputes(
     txn: &Transaction<'_>,
     disputes: &[DisputeRow],
 ) -> Result<(), IndexerError> {
+    if disputes.is_empty() {
+        return Ok(());
+    }
+    let rows = copy_in(
+        txn,
+        "disputes (purchase_id, offer_id, buyer, kind, chunk_index, buyer_won, asset, refund, \
+         penalty, bond, revealed_key, block_number)",
+        &[
+            Type::INT8,
+            Type::INT8,
+            Type::BYTEA,
+            Type::TEXT,
+            Type::INT8,
+            Type::BOOL,
+            Type::BYTEA,
+            Type::NUMERIC,
+            Type::NUMERIC,
+            Type::NUMERIC,
+            Type::BYTEA,
+            Type::INT8,
+        ],
+    )
+    .await?;
+    futures::pin_mut!(rows);
     for d in disputes {
-        txn.execute(
-            "INSERT INTO disputes (purchase_id, offer_id, buyer, kind, chunk_index, buyer_won, \
-             asset, refund, penalty, bond, revealed_key, block_number) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::numeric, $9::text::numeric, \
-             $10::text::numeric, $11, $12)",
-            &[
+        rows.as_mut()
+            .write(&[
                 &(d.purchase_id as i64),
                 &(d.offer_id as i64),
                 &d.buyer.as_slice(),
@@ -869,16 +880,15 @@ async fn write_disputes(
                 &d.chunk_index.map(|i| i as i64),
                 &d.buyer_won,
                 &d.asset,
-                &d.refund.to_string(),
-                &d.penalty.to_string(),
-                &d.bond.to_string(),
-                &d.revealed_key.map(|k| k.to_vec()),
+                &Numeric(d.refund),
+                &Numeric(d.penalty),
+                &Numeric(d.bond),
+                &d.revealed_key.as_ref().map(|k| k.as_slice()),
                 &i64::from(d.block),
-            ],
-        )
-        .await
-        .map_err(|e| foreign_key(e, "a dispute of a purchase"))?;
+            ])
+            .await?;
     }
+    rows.finish().await?;
     Ok(())
 }
 
@@ -889,38 +899,51 @@ async fn write_settlements(
     if settlements.is_empty() {
         return Ok(());
     }
-    let (mut id, mut offer, mut asset, mut fee, mut block) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut p_id, mut p_pos, mut p_account, mut p_amount) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (purchase_id, offer_id, a, f, b, payouts) in settlements {
-        id.push(*purchase_id as i64);
-        offer.push(*offer_id as i64);
-        asset.push(a.clone());
-        fee.push(f.to_string());
-        block.push(i64::from(*b));
-        for (position, (account, amount)) in payouts.iter().enumerate() {
-            p_id.push(*purchase_id as i64);
-            p_pos.push(position as i16);
-            p_account.push(account.to_vec());
-            p_amount.push(amount.to_string());
-        }
-    }
-    txn.execute(
-        "INSERT INTO settlements (purchase_id, offer_id, asset, fee, block_number) \
-         SELECT p, o, a, f::numeric, b FROM unnest($1::int8[], $2::int8[], $3::bytea[], \
-         $4::text[], $5::int8[]) AS t(p, o, a, f, b)",
-        &[&id, &offer, &asset, &fee, &block],
-    )
-    .await
-    .map_err(|e| foreign_key(e, "a settlement of a purchase"))?;
-    txn.execute(
-        "INSERT INTO payouts (purchase_id, position, account, amount) \
-         SELECT p, i, a, v::numeric FROM unnest($1::int8[], $2::int2[], $3::bytea[], \
-         $4::text[]) AS t(p, i, a, v)",
-        &[&p_id, &p_pos, &p_account, &p_amount],
+    let rows = copy_in(
+        txn,
+        "settlements (purchase_id, offer_id, asset, fee, block_number)",
+        &[
+            Type::INT8,
+            Type::INT8,
+            Type::BYTEA,
+            Type::NUMERIC,
+            Type::INT8,
+        ],
     )
     .await?;
+    futures::pin_mut!(rows);
+    for (purchase_id, offer_id, asset, fee, block, _) in settlements {
+        rows.as_mut()
+            .write(&[
+                &(*purchase_id as i64),
+                &(*offer_id as i64),
+                asset,
+                &Numeric(*fee),
+                &i64::from(*block),
+            ])
+            .await?;
+    }
+    rows.finish().await?;
+    let rows = copy_in(
+        txn,
+        "payouts (purchase_id, position, account, amount)",
+        &[Type::INT8, Type::INT2, Type::BYTEA, Type::NUMERIC],
+    )
+    .await?;
+    futures::pin_mut!(rows);
+    for (purchase_id, _, _, _, _, payouts) in settlements {
+        for (position, (account, amount)) in payouts.iter().enumerate() {
+            rows.as_mut()
+                .write(&[
+                    &(*purchase_id as i64),
+                    &(position as i16),
+                    &account.as_slice(),
+                    &Numeric(*amount),
+                ])
+                .await?;
+        }
+    }
+    rows.finish().await?;
     Ok(())
 }
 
@@ -928,19 +951,31 @@ async fn write_refunds(txn: &Transaction<'_>, refunds: &[Refund]) -> Result<(), 
     if refunds.is_empty() {
         return Ok(());
     }
-    let id: Vec<i64> = refunds.iter().map(|r| r.0 as i64).collect();
-    let buyer: Vec<Vec<u8>> = refunds.iter().map(|r| r.1.to_vec()).collect();
-    let asset: Vec<Vec<u8>> = refunds.iter().map(|r| r.2.clone()).collect();
-    let amount: Vec<String> = refunds.iter().map(|r| r.3.to_string()).collect();
-    let block: Vec<i64> = refunds.iter().map(|r| i64::from(r.4)).collect();
-    txn.execute(
-        "INSERT INTO refunds (purchase_id, buyer, asset, amount, block_number) \
-         SELECT p, b, a, v::numeric, n FROM unnest($1::int8[], $2::bytea[], $3::bytea[], \
-         $4::text[], $5::int8[]) AS t(p, b, a, v, n)",
-        &[&id, &buyer, &asset, &amount, &block],
+    let rows = copy_in(
+        txn,
+        "refunds (purchase_id, buyer, asset, amount, block_number)",
+        &[
+            Type::INT8,
+            Type::BYTEA,
+            Type::BYTEA,
+            Type::NUMERIC,
+            Type::INT8,
+        ],
     )
-    .await
-    .map_err(|e| foreign_key(e, "a refund of a purchase"))?;
+    .await?;
+    futures::pin_mut!(rows);
+    for (purchase_id, buyer, asset, amount, block) in refunds {
+        rows.as_mut()
+            .write(&[
+                &(*purchase_id as i64),
+                &buyer.as_slice(),
+                asset,
+                &Numeric(*amount),
+                &i64::from(*block),
+            ])
+            .await?;
+    }
+    rows.finish().await?;
     Ok(())
 }
 
@@ -951,18 +986,31 @@ async fn write_withdrawals(
     if withdrawals.is_empty() {
         return Ok(());
     }
-    let block: Vec<i64> = withdrawals.iter().map(|w| i64::from(w.0)).collect();
-    let index: Vec<i32> = withdrawals.iter().map(|w| w.1 as i32).collect();
-    let account: Vec<Vec<u8>> = withdrawals.iter().map(|w| w.2.to_vec()).collect();
-    let asset: Vec<Vec<u8>> = withdrawals.iter().map(|w| w.3.clone()).collect();
-    let amount: Vec<String> = withdrawals.iter().map(|w| w.4.to_string()).collect();
-    txn.execute(
-        "INSERT INTO withdrawals (block_number, event_index, account, asset, amount) \
-         SELECT b, i, a, s, v::numeric FROM unnest($1::int8[], $2::int4[], $3::bytea[], \
-         $4::bytea[], $5::text[]) AS t(b, i, a, s, v)",
-        &[&block, &index, &account, &asset, &amount],
+    let rows = copy_in(
+        txn,
+        "withdrawals (block_number, event_index, account, asset, amount)",
+        &[
+            Type::INT8,
+            Type::INT4,
+            Type::BYTEA,
+            Type::BYTEA,
+            Type::NUMERIC,
+        ],
     )
     .await?;
+    futures::pin_mut!(rows);
+    for (block, index, account, asset, amount) in withdrawals {
+        rows.as_mut()
+            .write(&[
+                &i64::from(*block),
+                &(*index as i32),
+                &account.as_slice(),
+                asset,
+                &Numeric(*amount),
+            ])
+            .await?;
+    }
+    rows.finish().await?;
     Ok(())
 }
 
@@ -1054,4 +1102,61 @@ async fn write_config(txn: &Transaction<'_>, patch: &ConfigPatch) -> Result<(), 
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{self, TempDatabase};
+
+    /// Every kind of u128 goes through the binary NUMERIC encoding and reads back as
+    /// itself: zero, single and multiple base-10 000 digits, trailing zero digits (which
+    /// the encoding leaves to the weight), and the extremes.
+    #[tokio::test]
+    async fn numeric_binary_encoding_round_trips_through_postgres() {
+        let database = TempDatabase::create("dm_numeric").await.unwrap();
+        let mut client = db::connect(&database.url).await.unwrap();
+        client
+            .batch_execute("CREATE TABLE n (i int PRIMARY KEY, v numeric(39,0) NOT NULL)")
+            .await
+            .unwrap();
+        let mut values: Vec<u128> = vec![
+            0,
+            1,
+            9_999,
+            10_000,
+            10_001,
+            100_000_000,
+            123_400_000_000,
+            1_000_000_000_000_000_000,
+            12_345_678_901_234_567_890,
+            10u128.pow(38),
+            u128::MAX,
+            u128::MAX - 1,
+        ];
+        values.extend((0..39).map(|p| 10u128.pow(p)));
+        values.extend((1..39).map(|p| 10u128.pow(p) - 1));
+        let txn = client.transaction().await.unwrap();
+        let rows = copy_in(&txn, "n (i, v)", &[Type::INT4, Type::NUMERIC])
+            .await
+            .unwrap();
+        futures::pin_mut!(rows);
+        for (i, v) in values.iter().enumerate() {
+            rows.as_mut()
+                .write(&[&(i as i32), &Numeric(*v)])
+                .await
+                .unwrap();
+        }
+        rows.finish().await.unwrap();
+        txn.commit().await.unwrap();
+        let back: Vec<String> = client
+            .query("SELECT v::text FROM n ORDER BY i", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let want: Vec<String> = values.iter().map(u128::to_string).collect();
+        assert_eq!(back, want);
+    }
 }
