@@ -216,10 +216,9 @@ impl IndexAndApi {
         if let Some((stop, server)) = self.server.take() {
             let _ = stop.send(());
             self.runtime
-                .block_on(tokio::time::timeout(
-                    std::time::Duration::from_secs(20),
-                    server,
-                ))
+                .block_on(async {
+                    tokio::time::timeout(std::time::Duration::from_secs(20), server).await
+                })
                 .expect("the API stops")
                 .unwrap()
                 .unwrap();
