@@ -157,7 +157,7 @@ fn offers_in_s3_are_fetched_verified_and_cleaned_up() {
     let root = created["content_root"].as_str().unwrap();
     let key = format!("offers/{root}.dmseal");
     assert_eq!(created["uri"], format!("s3://{BUCKET}/{key}"), "{created}");
-    assert_eq!(objects(&moto, "offers/"), [key.clone()]);
+    assert_eq!(objects(&moto, "offers/"), std::slice::from_ref(&key));
     // Nothing was staged in the default local blob directory.
     assert!(!w.path("blobs").exists());
 

@@ -199,15 +199,17 @@ impl IndexAndApi {
         let url = self.database.as_ref().unwrap().url.clone();
         let address = self.address;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = self.runtime.block_on(async move {
+        let (app, listener) = self.runtime.block_on(async move {
             let mut config = web_api::Config::new(url);
             config.search_poll_ms = 100;
             let app = web_api::build(&config).await.unwrap();
-            let listener = tokio::net::TcpListener::bind(address).await.unwrap();
-            tokio::spawn(web_api::serve(app, listener, async move {
-                let _ = stopped.await;
-            }))
+            (app, tokio::net::TcpListener::bind(address).await.unwrap())
         });
+        let server = self
+            .runtime
+            .spawn(web_api::serve(app, listener, async move {
+                let _ = stopped.await;
+            }));
         self.server = Some((stop, server));
     }
 
