@@ -1,8 +1,10 @@
 //! What the index knows, through the web API (`--api`): listing and searching offers.
-//! The chain stays the truth for everything that moves money; the API is for finding.
+//! The chain stays the truth for everything that moves money; the API is for finding,
+//! and its live event feed tells the owner's watcher of new purchases without polling.
 
 use std::time::Duration;
 
+use chain::AccountId;
 use serde_json::Value;
 
 use crate::{Error, Result};
@@ -118,5 +120,105 @@ fn short_asset(asset: &str) -> String {
         format!("{}…", &asset[..8])
     } else {
         asset.to_owned()
+    }
+}
+
+/// What the event feed tells the watcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// The feed is (re)connected: every later event will arrive.
+    Connected,
+    /// A purchase of one of the owner's offers was paid (a `PurchaseCreated` event).
+    Purchased(u64),
+    /// The feed dropped; it reconnects from the last event seen.
+    Dropped(String),
+}
+
+/// Follows `GET /v1/events?owner=OWNER` on a thread of its own and sends what happens to
+/// `events`, reconnecting with `Last-Event-ID` after a drop so that nothing between is
+/// missed. Ends when `events`'s receiver is gone.
+pub fn follow_purchases(
+    base: &str,
+    owner: &AccountId,
+    events: std::sync::mpsc::Sender<FeedEvent>,
+) -> Result<std::thread::JoinHandle<()>> {
+    let url = format!(
+        "{}/v1/events?owner={}",
+        base.trim_end_matches('/'),
+        crate::address::show(owner)
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::invalid(format!("cannot start the event feed's I/O: {e}")))?;
+    std::thread::Builder::new()
+        .name("event-feed".into())
+        .spawn(move || runtime.block_on(follow(url, events)))
+        .map_err(|e| Error::invalid(format!("cannot start the event feed: {e}")))
+}
+
+async fn follow(url: String, events: std::sync::mpsc::Sender<FeedEvent>) {
+    use eventsource_stream::Eventsource;
+    use futures::StreamExt;
+
+    // The API sends a keep-alive comment every 15 s: a silent minute means the
+    // connection is dead, though no error came.
+    let http = match reqwest::Client::builder()
+        .read_timeout(Duration::from_secs(60))
+        .build()
+    {
+        Ok(http) => http,
+        Err(e) => {
+            let _ = events.send(FeedEvent::Dropped(format!(
+                "cannot make an HTTP client: {e}"
+            )));
+            return;
+        }
+    };
+    let mut last_id: Option<String> = None;
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let mut request = http.get(&url).header("accept", "text/event-stream");
+        if let Some(id) = &last_id {
+            request = request.header("last-event-id", id.as_str());
+        }
+        let why = match request.send().await {
+            Ok(response) if response.status().is_success() => {
+                if events.send(FeedEvent::Connected).is_err() {
+                    return;
+                }
+                pause = Duration::from_millis(200);
+                let mut stream = Box::pin(response.bytes_stream().eventsource());
+                loop {
+                    match stream.next().await {
+                        Some(Ok(event)) => {
+                            if !event.id.is_empty() {
+                                last_id = Some(event.id.clone());
+                            }
+                            if event.event != "PurchaseCreated" {
+                                continue;
+                            }
+                            let purchase = serde_json::from_str::<Value>(&event.data)
+                                .ok()
+                                .and_then(|data| data["purchase_id"].as_u64());
+                            if let Some(id) = purchase {
+                                if events.send(FeedEvent::Purchased(id)).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Some(Err(e)) => break format!("the event feed broke: {e}"),
+                        None => break "the event feed ended".to_owned(),
+                    }
+                }
+            }
+            Ok(response) => format!("the event feed answered {}", response.status()),
+            Err(e) => format!("no event feed at {url}: {e}"),
+        };
+        if events.send(FeedEvent::Dropped(why)).is_err() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
     }
 }

@@ -9,10 +9,13 @@
 
 pub mod address;
 pub mod api;
+pub mod blobs;
 mod error;
 pub mod keystore;
 pub mod market;
 pub mod ops;
+pub mod progress;
+pub mod selectors;
 
 pub use error::{Error, Result};
 pub use keystore::Keystore;

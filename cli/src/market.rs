@@ -3,11 +3,11 @@
 
 use chain::{
     market_types::{self, Asset, Config as MarketConfig, Offer, OfferId, Purchase, PurchaseId},
-    AccountId, Balance, Bundle, Chain, Contract, Signer,
+    AccountId, Balance, Chain, Contract, Signer,
 };
 use scale::{Decode, Encode};
 
-use crate::{Error, Result};
+use crate::{selectors, Error, Result};
 
 /// The account that read-only queries run as: it needs no funds and no key.
 const QUERY_ORIGIN: [u8; 32] = [0; 32];
@@ -36,24 +36,32 @@ pub struct Market {
 }
 
 impl Market {
-    /// Connects to `node` (a `ws://` URL) and the marketplace at `address`. The contract's
-    /// message selectors come from its bundle (`$DATAMARKET_BUNDLES/marketplace.contract`).
+    /// Connects to `node` (a `ws://` URL) and the marketplace at `address`. The message
+    /// selectors are built in ([`crate::selectors`]): no bundle file is read.
     ///
     /// # Errors
-    /// An unreachable node, a missing bundle, or no contract at `address`.
+    /// An unreachable node, or no marketplace at `address`.
     pub fn connect(node: &str, address: AccountId) -> Result<Self> {
         let chain = chain::open(node)?;
-        let bundle = Bundle::load("marketplace").map_err(chain::ChainError::from)?;
+        Self::on(chain, address, node)
+    }
+
+    /// The marketplace at `address` on an open chain (the demo's in-process runtime, for
+    /// one); `endpoint` names the chain in errors.
+    ///
+    /// # Errors
+    /// No marketplace at `address`.
+    pub fn on(chain: Box<dyn Chain + Send>, address: AccountId, endpoint: &str) -> Result<Self> {
         let mut market = Self {
             chain,
-            contract: Contract::at(address, bundle),
+            contract: Contract::at(address, selectors::marketplace()),
         };
         // Fails early, with a clear message, when the address is not the marketplace.
         market.config().map_err(|e| match e {
             Error::Chain(chain::ChainError::Dispatch { .. })
             | Error::Chain(chain::ChainError::Decode { .. })
             | Error::Chain(chain::ChainError::Reverted { .. }) => Error::invalid(format!(
-                "no marketplace contract at {} on {node}: {e}",
+                "no marketplace contract at {} on {endpoint}: {e}",
                 crate::address::show(&address)
             )),
             other => other,
@@ -146,10 +154,9 @@ impl Market {
         self.query("credit_of", &(account, asset))
     }
 
-    /// A PSP22 token's handle (its selectors from `$DATAMARKET_BUNDLES/token.contract`).
+    /// A PSP22 token's handle (built-in selectors).
     pub fn token(&self, address: AccountId) -> Result<Contract> {
-        let bundle = Bundle::load("token").map_err(chain::ChainError::from)?;
-        Ok(Contract::at(address, bundle))
+        Ok(Contract::at(address, selectors::psp22()))
     }
 
     /// `account`'s balance of the PSP22 token at `token`.

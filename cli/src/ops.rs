@@ -22,9 +22,12 @@ use sealer::{
 };
 use serde::Serialize;
 
-use crate::{address, keystore::Keystore, market::Market, Error, Result};
+use crate::{
+    address, blobs::BlobStore, keystore::Keystore, market::Market, progress::Progress, Error,
+    Result,
+};
 
-/// Where things are: the node, the contracts, the keystore and the blob directory.
+/// Where things are: the node, the contracts, the keystore and the blob store.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The node's WebSocket URL.
@@ -35,8 +38,11 @@ pub struct Settings {
     pub token: Option<AccountId>,
     /// The keystore.
     pub keystore: Keystore,
-    /// Where `offer create` writes ciphertexts.
-    pub blobs: PathBuf,
+    /// Where `offer create` puts ciphertexts: a directory or a store URL (see
+    /// [`crate::blobs`]).
+    pub blobs: String,
+    /// Whether progress bars are drawn.
+    pub progress: Progress,
 }
 
 impl Settings {
@@ -118,8 +124,9 @@ impl fmt::Display for OfferCreated {
     }
 }
 
-/// Encrypts `spec.file` into the blob directory, keeps its data key in the keystore and
-/// lists it on the marketplace with the minimum bond.
+/// Encrypts `spec.file` to a local temporary file, puts it into the blob store as
+/// `<content root>.dmseal`, keeps its data key in the keystore and lists it on the
+/// marketplace with the minimum bond, the URI being the object's URL in the store.
 ///
 /// # Errors
 /// Bad metadata or split, an unreadable file, or a refused call.
@@ -155,8 +162,10 @@ pub fn create_offer(
         schema: spec.schema.clone(),
         size,
     };
-    // Refuse bad input before any work: same checks as the contract.
-    let placeholder_uri = format!("file://{}", settings.blobs.display());
+    let store = BlobStore::open(&settings.blobs)?;
+    // Refuse bad input before any work: same checks as the contract, on a URI as long
+    // as the real one.
+    let placeholder_uri = format!("{}/{}.dmseal", store.describe(), "0".repeat(64));
     let action = format!("list {}", spec.file.display());
     let local = |error| Error::Refused {
         action: action.clone(),
@@ -169,11 +178,24 @@ pub fn create_offer(
     }
     let bond = market.config()?.min_bond;
 
-    let (dek, sealed, blob) = encrypt_to_blobs(&settings.blobs, &input, size)?;
-    let uri = format!("file://{}", blob.display());
-    let key_path = settings
-        .keystore
-        .save_data_key(&sealed.content_root, &dek)?;
+    let (dek, sealed, staged) = encrypt_to_staging(&store, &input, size, &settings.progress)?;
+    let upload = settings
+        .progress
+        .bytes("uploading", sealed.header.ciphertext_len());
+    let uri = store.put(
+        staged,
+        &format!("{}.dmseal", sealed.content_root.to_hex()),
+        &upload,
+    )?;
+    upload.finish_and_clear();
+    let key_path = match settings.keystore.save_data_key(&sealed.content_root, &dek) {
+        Ok(path) => path,
+        Err(error) => {
+            // Without its key the ciphertext is useless to anyone: take it back.
+            let _ = store.delete(&uri);
+            return Err(error);
+        }
+    };
     let offer = NewOffer {
         content_root: sealed.content_root.0,
         header: sealed.header.to_bytes(),
@@ -193,7 +215,7 @@ pub fn create_offer(
                 error,
                 Error::Refused { .. } | Error::Chain(chain::ChainError::InsufficientFunds { .. })
             ) {
-                let _ = std::fs::remove_file(&blob);
+                let _ = store.delete(&uri);
                 let _ = std::fs::remove_file(&key_path);
             }
             return Err(error);
@@ -211,29 +233,22 @@ pub fn create_offer(
     })
 }
 
-/// Encrypts under a fresh data key into `blobs/<content root>.dmseal`.
-fn encrypt_to_blobs(
-    blobs: &Path,
+/// Encrypts under a fresh data key into the store's staging file.
+fn encrypt_to_staging(
+    store: &BlobStore,
     input: &File,
     size: u64,
-) -> Result<(DataKey, sealer::Sealed, PathBuf)> {
-    std::fs::create_dir_all(blobs)
-        .map_err(|e| Error::io("cannot create the blob directory", blobs, e))?;
-    let blobs = blobs
-        .canonicalize()
-        .map_err(|e| Error::io("cannot open the blob directory", blobs, e))?;
+    progress: &Progress,
+) -> Result<(DataKey, sealer::Sealed, tempfile::NamedTempFile)> {
     let dek = DataKey::generate()?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".datamarket-")
-        .suffix(".partial")
-        .tempfile_in(&blobs)
-        .map_err(|e| Error::io("cannot write in", &blobs, e))?;
-    let sealed =
-        Encryptor::new(&dek, size, ChunkSize::DEFAULT)?.encrypt_file(input, tmp.as_file())?;
-    let path = blobs.join(format!("{}.dmseal", sealed.content_root.to_hex()));
-    tmp.persist(&path)
-        .map_err(|e| Error::io("cannot write", &path, e.error))?;
-    Ok((dek, sealed, path))
+    let staged = store.staging_file()?;
+    let encryptor = Encryptor::new(&dek, size, ChunkSize::DEFAULT)?;
+    let bar = progress.bytes("encrypting", encryptor.header().ciphertext_len());
+    let sealed = encryptor
+        .progress(|bytes| bar.inc(bytes))
+        .encrypt_file(input, staged.as_file())?;
+    bar.finish_and_clear();
+    Ok((dek, sealed, staged))
 }
 
 // ---- offer management --------------------------------------------------------------
@@ -481,8 +496,14 @@ impl Deliverer {
         }
     }
 
-    /// One pass: delivers every deliverable purchase, calling `log` for each delivery
-    /// and each purchase skipped (once per purchase). Returns how many were delivered.
+    /// The owner whose offers this watcher serves.
+    pub fn owner(&self) -> AccountId {
+        self.owner.account_id()
+    }
+
+    /// One scan of the chain: delivers every deliverable purchase made since the last
+    /// scan (and those waiting for a data key), calling `log` for each delivery and each
+    /// purchase skipped (once per purchase). Returns how many were delivered.
     ///
     /// # Errors
     /// The chain failing; a refused delivery is logged and skipped.
@@ -498,94 +519,180 @@ impl Deliverer {
         if last >= self.next {
             self.next = last + 1;
         }
-        let me = self.owner.account_id();
         let mut delivered = 0;
         for purchase_id in ids {
-            let retrying = self.retry.remove(&purchase_id);
-            // Re-read right before delivering: another watcher may have delivered it.
-            let purchase = match market.purchase(purchase_id) {
-                Ok(p) => p,
-                Err(Error::UnknownPurchase(_)) => continue,
-                Err(e) => return Err(e),
-            };
-            if purchase.status != PurchaseStatus::Pending || purchase.envelope.is_some() {
-                continue;
-            }
-            let offer_id = purchase.offer_id;
-            let (owner, root) = match self.offers.get(&offer_id) {
-                Some(known) => *known,
-                None => {
-                    let offer = market.offer(offer_id)?;
-                    let known = (offer.owner, offer.content_root);
-                    self.offers.insert(offer_id, known);
-                    known
-                }
-            };
-            if owner != me {
-                continue;
-            }
-            let mut entry = DeliveryLog {
-                purchase_id,
-                offer_id,
-                buyer: address::show(&purchase.buyer),
-                delivered: false,
-                skipped: None,
-                block: None,
-            };
-            let Some(dek) = settings.keystore.data_key(&ContentRoot(root))? else {
-                self.retry.insert(purchase_id);
-                if !retrying {
-                    entry.skipped = Some(format!(
-                        "the keystore {} has no data key for content root {} (listed from another machine?)",
-                        settings.keystore.root().display(),
-                        hex::encode(root)
-                    ));
-                    log(&entry);
-                }
-                continue;
-            };
-            let context = EnvelopeContext {
-                contract: *market.address().as_ref(),
-                offer_id,
-                purchase_id,
-            };
-            let envelope = match BuyerPublicKey(purchase.buyer_pk).seal(&dek, &context) {
-                Ok(envelope) => envelope,
-                Err(e) => {
-                    entry.skipped = Some(format!("cannot seal to the buyer's key: {e}"));
-                    log(&entry);
-                    continue;
-                }
-            };
-            match market.call::<()>(
-                &self.owner,
-                format!("deliver purchase {purchase_id}"),
-                "deliver",
-                &(purchase_id, envelope.0),
-                0,
-            ) {
-                Ok(()) => {
-                    let block = market.purchase(purchase_id)?.delivered_at;
-                    entry.delivered = true;
-                    entry.block = block;
-                    delivered += 1;
-                    log(&entry);
-                }
-                Err(Error::Refused { error, .. }) => {
-                    entry.skipped = Some(match error {
-                        MarketError::NotPending => "already delivered or closed".into(),
-                        MarketError::DeliveryDeadlinePassed => format!(
-                            "the delivery deadline (block {}) has passed; the buyer can refund",
-                            purchase.delivery_deadline
-                        ),
-                        other => format!("the marketplace refused: {other:?}"),
-                    });
-                    log(&entry);
-                }
-                Err(e) => return Err(e),
+            if self.deliver(settings, market, purchase_id, log)? {
+                delivered += 1;
             }
         }
         Ok(delivered)
+    }
+
+    /// Delivers `purchase_id`'s key if it is a paid, undelivered purchase of the owner's
+    /// offers (read again from the chain right before, so that a purchase is never
+    /// delivered twice, whoever told of it). Returns true when it delivered now.
+    ///
+    /// # Errors
+    /// The chain failing; a refused delivery is logged and skipped.
+    pub fn deliver(
+        &mut self,
+        settings: &Settings,
+        market: &mut Market,
+        purchase_id: PurchaseId,
+        log: &mut dyn FnMut(&DeliveryLog),
+    ) -> Result<bool> {
+        let retrying = self.retry.remove(&purchase_id);
+        // Re-read right before delivering: another watcher may have delivered it.
+        let purchase = match market.purchase(purchase_id) {
+            Ok(p) => p,
+            Err(Error::UnknownPurchase(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if purchase.status != PurchaseStatus::Pending || purchase.envelope.is_some() {
+            return Ok(false);
+        }
+        let offer_id = purchase.offer_id;
+        let (owner, root) = match self.offers.get(&offer_id) {
+            Some(known) => *known,
+            None => {
+                let offer = market.offer(offer_id)?;
+                let known = (offer.owner, offer.content_root);
+                self.offers.insert(offer_id, known);
+                known
+            }
+        };
+        if owner != self.owner.account_id() {
+            return Ok(false);
+        }
+        let mut entry = DeliveryLog {
+            purchase_id,
+            offer_id,
+            buyer: address::show(&purchase.buyer),
+            delivered: false,
+            skipped: None,
+            block: None,
+        };
+        let Some(dek) = settings.keystore.data_key(&ContentRoot(root))? else {
+            self.retry.insert(purchase_id);
+            if !retrying {
+                entry.skipped = Some(format!(
+                    "the keystore {} has no data key for content root {} (listed from another machine?)",
+                    settings.keystore.root().display(),
+                    hex::encode(root)
+                ));
+                log(&entry);
+            }
+            return Ok(false);
+        };
+        let context = EnvelopeContext {
+            contract: *market.address().as_ref(),
+            offer_id,
+            purchase_id,
+        };
+        let envelope = match BuyerPublicKey(purchase.buyer_pk).seal(&dek, &context) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                entry.skipped = Some(format!("cannot seal to the buyer's key: {e}"));
+                log(&entry);
+                return Ok(false);
+            }
+        };
+        match market.call::<()>(
+            &self.owner,
+            format!("deliver purchase {purchase_id}"),
+            "deliver",
+            &(purchase_id, envelope.0),
+            0,
+        ) {
+            Ok(()) => {
+                let block = market.purchase(purchase_id)?.delivered_at;
+                entry.delivered = true;
+                entry.block = block;
+                log(&entry);
+                Ok(true)
+            }
+            Err(Error::Refused { error, .. }) => {
+                entry.skipped = Some(match error {
+                    MarketError::NotPending => "already delivered or closed".into(),
+                    MarketError::DeliveryDeadlinePassed => format!(
+                        "the delivery deadline (block {}) has passed; the buyer can refund",
+                        purchase.delivery_deadline
+                    ),
+                    other => format!("the marketplace refused: {other:?}"),
+                });
+                log(&entry);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Watches until the chain fails: a scan now, then one every `scan_every`; with
+    /// `feed` (the web API's URL), also each purchase the API's live event feed announces
+    /// for the owner, at once. The feed is connected before the first scan, so nothing
+    /// paid in between is missed; when it drops it reconnects from the last event seen,
+    /// and the scans go on meanwhile. `notice` hears about the feed (for stderr).
+    ///
+    /// # Errors
+    /// The chain failing, or the feed's thread not starting.
+    pub fn watch(
+        &mut self,
+        settings: &Settings,
+        market: &mut Market,
+        feed: Option<&str>,
+        scan_every: Duration,
+        log: &mut dyn FnMut(&DeliveryLog),
+        notice: &mut dyn FnMut(&str),
+    ) -> Result<std::convert::Infallible> {
+        let (sender, events) = std::sync::mpsc::channel();
+        if let Some(base) = feed {
+            crate::api::follow_purchases(base, &self.owner(), sender)?;
+            // Wait (briefly) for the feed, so that the scan below covers what came before.
+            match events.recv_timeout(Duration::from_secs(10)) {
+                Ok(crate::api::FeedEvent::Connected) => {
+                    notice(&format!("following purchases in the event feed of {base}"))
+                }
+                Ok(crate::api::FeedEvent::Dropped(why)) => notice(&format!(
+                    "{why}; scanning the chain every {}s until it answers",
+                    scan_every.as_secs()
+                )),
+                _ => notice("the event feed is slow to answer; scanning the chain meanwhile"),
+            }
+        } else {
+            drop(sender);
+        }
+        self.poll(settings, market, log)?;
+        let mut next_scan = Instant::now() + scan_every;
+        loop {
+            let wait = next_scan.saturating_duration_since(Instant::now());
+            let event = if feed.is_some() {
+                events.recv_timeout(wait)
+            } else {
+                std::thread::sleep(wait);
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            };
+            match event {
+                Ok(crate::api::FeedEvent::Purchased(id)) => {
+                    self.deliver(settings, market, id, log)?;
+                }
+                Ok(crate::api::FeedEvent::Connected) => {
+                    notice("the event feed is back");
+                    // Whatever the feed missed while it was down, the scan finds.
+                    self.poll(settings, market, log)?;
+                }
+                Ok(crate::api::FeedEvent::Dropped(why)) => {
+                    notice(&format!("{why}; reconnecting"));
+                }
+                Err(timeout_or_gone) => {
+                    if timeout_or_gone == std::sync::mpsc::RecvTimeoutError::Disconnected {
+                        // The feed's thread is gone: scans only, at their pace.
+                        std::thread::sleep(wait);
+                    }
+                    self.poll(settings, market, log)?;
+                    next_scan = Instant::now() + scan_every;
+                }
+            }
+        }
     }
 }
 
@@ -636,6 +743,9 @@ pub fn fetch(
     timeout: Duration,
 ) -> Result<Fetched> {
     let started = Instant::now();
+    let waiting = settings
+        .progress
+        .spinner(format!("waiting for the key of purchase {purchase_id}"));
     let purchase = loop {
         let purchase = market.purchase(purchase_id)?;
         if purchase.envelope.is_some() {
@@ -660,6 +770,7 @@ pub fn fetch(
                 .max(Duration::from_millis(100)),
         );
     };
+    waiting.finish_and_clear();
     let offer_id = purchase.offer_id;
     let offer = market.offer(offer_id)?;
     let public = BuyerPublicKey(purchase.buyer_pk);
@@ -692,13 +803,20 @@ pub fn fetch(
             ))
         })?;
     let (uri, _) = market.offer_metadata(offer_id)?;
-    let path = blob_path(&uri)?;
-    let input = File::open(&path).map_err(|e| Error::io("cannot read the ciphertext", &path, e))?;
+    let download = settings.progress.bytes("downloading", 0);
+    let input = crate::blobs::open_ciphertext(&uri, &download)?;
+    download.finish_and_clear();
+    let ciphertext_len = input
+        .metadata()
+        .map_err(|e| Error::io("cannot read the ciphertext", &uri, e))?
+        .len();
+    let bar = settings.progress.bytes("decrypting", ciphertext_len);
     let opened = sealer::write_atomically(output, |out| {
         Decryptor::new(&dek)
             .expect_root(ContentRoot(offer.content_root))
             .expect_header(offer.header)
             .expect_key_commitment(KeyCommitment(offer.key_commitment))
+            .progress(|bytes| bar.inc(bytes))
             .decrypt_file(&input, out)
     })
     .map_err(|e| match e {
@@ -708,6 +826,7 @@ pub fn fetch(
             uri
         )),
     })?;
+    bar.finish_and_clear();
     Ok(Fetched {
         purchase_id,
         offer_id,
@@ -715,17 +834,6 @@ pub fn fetch(
         size: opened.header.plaintext_len(),
         content_root: hex::encode(offer.content_root),
     })
-}
-
-/// The local path of a `file://` URI.
-fn blob_path(uri: &str) -> Result<PathBuf> {
-    uri.strip_prefix("file://")
-        .map(PathBuf::from)
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "the ciphertext is at {uri}; this version fetches file:// URIs only"
-            ))
-        })
 }
 
 // ---- dispute -----------------------------------------------------------------------

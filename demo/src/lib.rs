@@ -9,7 +9,8 @@
 //!    ciphertext goes to a local blob directory, commitments on chain);
 //! 4. a buyer finds the union's dataset by searching the API, makes an X25519 key for
 //!    this purchase, and pays into escrow;
-//! 5. the owners' watcher sees the purchases in the API, seals each data key to the
+//! 5. once the API shows the purchases paid, the owners' watcher (the CLI library's
+//!    `Deliverer`, the same code as `datamarket deliver`) seals each data key to the
 //!    buyer's key and delivers it on chain;
 //! 6. the buyer reads the envelope from the API, opens it, checks the key commitment,
 //!    verifies the ciphertext chunk by chunk against the content root and decrypts; the
@@ -30,8 +31,8 @@ use chain::market_types::{
 use chain::{AccountId, Bundle, Chain, Contract, InProcessChain, Signer};
 use indexer::{BlockSource, SharedChain, Watched};
 use sealer::{
-    BuyerPublicKey, BuyerSecretKey, ChunkSize, ContentRoot, DataKey, Decryptor, Encryptor,
-    EnvelopeContext, KeyCommitment, KeyOpener, KeySealer, SealedEnvelope,
+    BuyerSecretKey, ChunkSize, ContentRoot, DataKey, Decryptor, Encryptor, EnvelopeContext,
+    KeyCommitment, KeyOpener, SealedEnvelope,
 };
 use sha2::{Digest, Sha256};
 
@@ -112,6 +113,7 @@ struct Actors {
 
 struct Listed {
     dek: DataKey,
+    content_root: ContentRoot,
     offer_id: OfferId,
     sha256: [u8; 32],
 }
@@ -346,30 +348,51 @@ pub async fn run(options: &Options, mut say: impl FnMut(&str)) -> Result<Demo> {
     step(format!("   purchases {rides_purchase} (rides) and {sleep_purchase} (sleep diary) are paid into escrow"), &mut report);
 
     // The owners' watcher: purchases that the API shows as paid get their key.
-    step("6. the owners' watcher sees the paid purchases in the API, seals each data key to the buyer's key and delivers it".into(), &mut report);
-    for (purchase_id, listed, owner) in [
-        (rides_purchase, &rides, &actors.union[0]),
-        (sleep_purchase, &sleep, &actors.ada),
+    step("6. the owners' watcher (`datamarket deliver`'s code) sees the paid purchases, seals each data key to the buyer's key and delivers it".into(), &mut report);
+    // It is the `datamarket deliver` watcher's own code (`Deliverer`): each owner's data
+    // keys in a keystore, each purchase read again on chain right before delivering.
+    let keystore_dir = tempfile::Builder::new()
+        .prefix("datamarket-keys-")
+        .tempdir()?;
+    let keystore = datamarket_cli::Keystore::new(keystore_dir.path().to_owned());
+    for listed in [&rides, &sleep] {
+        keystore.save_data_key(&listed.content_root, &listed.dek)?;
+    }
+    let settings = datamarket_cli::Settings {
+        node: options.node.clone(),
+        marketplace: Some(market.address),
+        token: Some(token.address),
+        keystore,
+        blobs: blobs_dir.to_string_lossy().into_owned(),
+        progress: datamarket_cli::progress::Progress::hidden(),
+    };
+    for (purchase_id, owner) in [
+        (rides_purchase, &actors.union[0]),
+        (sleep_purchase, &actors.ada),
     ] {
-        let purchase = wait_purchase(&http, &url, purchase_id, |p| p.status == "paid").await?;
-        let buyer_pk: [u8; 32] = hex::decode(purchase.buyer_pk.trim_start_matches("0x"))?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("a buyer key is 32 bytes"))?;
-        let ctx = EnvelopeContext {
-            contract: *market.address.as_ref(),
-            offer_id: listed.offer_id,
-            purchase_id,
-        };
-        let envelope = BuyerPublicKey(buyer_pk).seal(&listed.dek, &ctx)?;
-        let (market, owner) = (market.clone(), owner.clone());
-        with_chain(&chain, move |c| {
-            must::<()>(c, &market, &owner, "deliver", &(purchase_id, envelope.0), 0)
-        })
-        .await?;
-        step(
-            format!("   delivered purchase {purchase_id}: an 80-byte envelope"),
-            &mut report,
+        wait_purchase(&http, &url, purchase_id, |p| p.status == "paid").await?;
+        let (chain, settings, address, owner) = (
+            Arc::clone(&chain),
+            settings.clone(),
+            market.address,
+            owner.clone(),
         );
+        let logs = tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+            let endpoint = settings.node.clone();
+            let mut market =
+                datamarket_cli::Market::on(Box::new(Locked(chain)), address, &endpoint)?;
+            let mut logs = Vec::new();
+            datamarket_cli::ops::Deliverer::new(owner).poll(
+                &settings,
+                &mut market,
+                &mut |entry: &datamarket_cli::ops::DeliveryLog| logs.push(format!("   {entry}")),
+            )?;
+            Ok(logs)
+        })
+        .await??;
+        for line in logs {
+            step(line, &mut report);
+        }
     }
 
     // The buyer fetches and decrypts.
@@ -559,6 +582,111 @@ pub async fn run(options: &Options, mut say: impl FnMut(&str)) -> Result<Demo> {
     })
 }
 
+/// The shared chain as a [`Chain`] of its own that locks it for each call, so that the
+/// CLI's watcher (which owns its chain) runs on the same chain as the indexer, in
+/// process or on a node.
+struct Locked(SharedChain);
+
+impl Locked {
+    fn chain(&self) -> std::sync::MutexGuard<'_, Box<dyn Chain + Send>> {
+        // A panic elsewhere leaves the chain itself usable.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Chain for Locked {
+    fn endpoint(&self) -> String {
+        self.chain().endpoint()
+    }
+
+    fn dry_run_instantiate(
+        &mut self,
+        origin: &AccountId,
+        code: &[u8],
+        data: &[u8],
+        value: u128,
+        salt: &[u8],
+    ) -> Result<chain::DryInstantiate, chain::ChainError> {
+        self.chain()
+            .dry_run_instantiate(origin, code, data, value, salt)
+    }
+
+    fn instantiate_with_code(
+        &mut self,
+        signer: &Signer,
+        code: &[u8],
+        data: &[u8],
+        value: u128,
+        salt: &[u8],
+        gas_limit: chain::Weight,
+    ) -> Result<(chain::Included, AccountId), chain::ChainError> {
+        self.chain()
+            .instantiate_with_code(signer, code, data, value, salt, gas_limit)
+    }
+
+    fn dry_run_call(
+        &mut self,
+        origin: &AccountId,
+        contract: &AccountId,
+        data: &[u8],
+        value: u128,
+    ) -> Result<chain::DryRun, chain::ChainError> {
+        self.chain().dry_run_call(origin, contract, data, value)
+    }
+
+    fn submit_call(
+        &mut self,
+        signer: &Signer,
+        contract: &AccountId,
+        data: &[u8],
+        value: u128,
+        gas_limit: chain::Weight,
+    ) -> Result<chain::Included, chain::ChainError> {
+        self.chain()
+            .submit_call(signer, contract, data, value, gas_limit)
+    }
+
+    fn transfer(
+        &mut self,
+        signer: &Signer,
+        to: &AccountId,
+        amount: u128,
+    ) -> Result<chain::Included, chain::ChainError> {
+        self.chain().transfer(signer, to, amount)
+    }
+
+    fn free_balance(&mut self, account: &AccountId) -> Result<u128, chain::ChainError> {
+        self.chain().free_balance(account)
+    }
+
+    fn finalized_head(&mut self) -> Result<chain::BlockRef, chain::ChainError> {
+        self.chain().finalized_head()
+    }
+
+    fn block_hash(
+        &mut self,
+        number: chain::BlockNumber,
+    ) -> Result<Option<chain::BlockHash>, chain::ChainError> {
+        self.chain().block_hash(number)
+    }
+
+    fn header(
+        &mut self,
+        hash: chain::BlockHash,
+    ) -> Result<Option<chain::Header>, chain::ChainError> {
+        self.chain().header(hash)
+    }
+
+    fn contract_events(
+        &mut self,
+        hash: chain::BlockHash,
+    ) -> Result<Vec<chain::ContractEvent>, chain::ChainError> {
+        self.chain().contract_events(hash)
+    }
+}
+
 /// Runs `f` with the chain on a blocking thread.
 async fn with_chain<T: Send + 'static>(
     chain: &SharedChain,
@@ -696,6 +824,7 @@ async fn list(
     .await?;
     Ok(Listed {
         dek,
+        content_root: sealed.content_root,
         offer_id,
         sha256: Sha256::digest(plaintext).into(),
     })

@@ -2,7 +2,7 @@
 //! settings, calls the library, prints the result (or JSON with `--json`), and maps
 //! errors to a message on stderr and exit code 1.
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -10,6 +10,7 @@ use datamarket_cli::{
     address,
     keystore::Keystore,
     ops::{self, Deliverer, OfferChange, OfferSpec, Settings},
+    progress::Progress,
     Market,
 };
 use serde::Serialize;
@@ -50,18 +51,16 @@ struct Global {
     /// The keystore directory [default: ~/.config/datamarket/keys].
     #[arg(long, global = true, env = "DATAMARKET_KEYSTORE")]
     keystore: Option<PathBuf>,
-    /// Where `offer create` writes ciphertexts [default: ~/.local/share/datamarket/blobs].
+    /// Where `offer create` puts ciphertexts: a directory, or a store URL (file://...,
+    /// s3://BUCKET/PREFIX with the AWS_* environment variables, https://... WebDAV)
+    /// [default: ~/.local/share/datamarket/blobs].
     #[arg(long, global = true, env = "DATAMARKET_BLOBS")]
-    blobs: Option<PathBuf>,
-    /// The web API, for `offer list` and `offer show`.
-    #[arg(
-        long,
-        global = true,
-        env = "DATAMARKET_API_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    api: String,
-    /// Print JSON for scripts.
+    blobs: Option<String>,
+    /// The web API: read by `offer list` and `offer show` [default:
+    /// http://127.0.0.1:8080]; when given, `deliver --watch` follows its live event feed.
+    #[arg(long, global = true, env = "DATAMARKET_API_URL")]
+    api: Option<String>,
+    /// Print JSON for scripts (and draw no progress bars).
     #[arg(long, global = true)]
     json: bool,
 }
@@ -81,12 +80,14 @@ enum Command {
     },
     /// Deliver the data key to every paid, undelivered purchase of your offers.
     Deliver {
-        /// Keep watching for new purchases until killed.
+        /// Keep watching for new purchases until killed: with --api, new purchases come
+        /// from the API's live event feed at once and the chain is scanned every
+        /// --interval as a fallback; without, the chain is scanned every --interval.
         #[arg(long)]
         watch: bool,
-        /// Seconds between polls with --watch.
-        #[arg(long, default_value_t = 3)]
-        interval: u64,
+        /// Seconds between chain scans with --watch [default: 3; 60 with --api].
+        #[arg(long)]
+        interval: Option<u64>,
     },
     /// Wait for a purchase's key, then download, verify and decrypt the dataset.
     Fetch {
@@ -164,7 +165,7 @@ enum OfferCommand {
         /// The offer id.
         offer: u64,
     },
-    /// Encrypt a file into the blob directory and list it.
+    /// Encrypt a file, put it into the blob store (--blobs) and list it.
     Create {
         /// The dataset.
         file: PathBuf,
@@ -235,10 +236,13 @@ fn home_dir(sub: &str) -> PathBuf {
     home.join(sub)
 }
 
+/// The web API when none is given.
+const DEFAULT_API: &str = "http://127.0.0.1:8080";
+
 struct Ctx {
     settings: Settings,
     account: Option<String>,
-    api: String,
+    api: Option<String>,
     json: bool,
 }
 
@@ -282,10 +286,13 @@ fn run(cli: Cli) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| home_dir(".config/datamarket/keys")),
         ),
-        blobs: g
-            .blobs
-            .clone()
-            .unwrap_or_else(|| home_dir(".local/share/datamarket/blobs")),
+        blobs: g.blobs.clone().unwrap_or_else(|| {
+            home_dir(".local/share/datamarket/blobs")
+                .to_string_lossy()
+                .into_owned()
+        }),
+        // Bars only for a person watching: never into pipes, logs or JSON.
+        progress: Progress::new(!g.json && std::io::stderr().is_terminal()),
     };
     let cx = Ctx {
         settings,
@@ -331,16 +338,23 @@ fn run(cli: Cli) -> Result<()> {
                     println!("{entry}");
                 }
             };
-            let total = deliverer.poll(&cx.settings, &mut market, &mut log)?;
             if watch {
+                let feed = cx.api.as_deref();
+                let interval = interval.unwrap_or(if feed.is_some() { 60 } else { 3 });
                 if !json {
-                    eprintln!("watching for purchases every {interval}s (Ctrl-C to stop)");
+                    eprintln!("watching for purchases, scanning the chain every {interval}s (Ctrl-C to stop)");
                 }
-                loop {
-                    std::thread::sleep(Duration::from_secs(interval.max(1)));
-                    deliverer.poll(&cx.settings, &mut market, &mut log)?;
-                }
+                let mut notice = |text: &str| eprintln!("{text}");
+                match deliverer.watch(
+                    &cx.settings,
+                    &mut market,
+                    feed,
+                    Duration::from_secs(interval.max(1)),
+                    &mut log,
+                    &mut notice,
+                )? {}
             }
+            let total = deliverer.poll(&cx.settings, &mut market, &mut log)?;
             if json {
                 println!("{}", serde_json::json!({ "delivered": total }));
             } else if total == 0 {
@@ -417,7 +431,7 @@ fn offer(cx: &Ctx, command: OfferCommand) -> Result<()> {
             status,
             limit,
         } => {
-            let api = datamarket_cli::api::Api::new(&cx.api)?;
+            let api = datamarket_cli::api::Api::new(cx.api.as_deref().unwrap_or(DEFAULT_API))?;
             let filter = datamarket_cli::api::OfferFilter {
                 q,
                 tags,
@@ -440,7 +454,8 @@ fn offer(cx: &Ctx, command: OfferCommand) -> Result<()> {
             return Ok(());
         }
         OfferCommand::Show { offer } => {
-            let shown = datamarket_cli::api::Api::new(&cx.api)?.offer(offer)?;
+            let shown = datamarket_cli::api::Api::new(cx.api.as_deref().unwrap_or(DEFAULT_API))?
+                .offer(offer)?;
             if cx.json {
                 println!("{shown}");
             } else {

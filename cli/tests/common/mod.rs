@@ -2,7 +2,7 @@
 //! run as a user would, one keystore per person.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use chain::{dev_node::DevNode, AccountId, Bundle, Chain, Contract, RpcChain, Signer};
@@ -79,12 +79,8 @@ impl World {
         cmd.env_clear()
             .env("HOME", self.dir.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env(
-                "DATAMARKET_BUNDLES",
-                std::env::var_os("DATAMARKET_BUNDLES")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(contract_bundles_dir),
-            )
+            // The CLI's selectors are built in: it must run without any bundle file.
+            .env("DATAMARKET_BUNDLES", self.dir.path().join("no-bundles"))
             .env("DATAMARKET_NODE_URL", self.node.url())
             .env("DATAMARKET_MARKETPLACE", hex(&self.market))
             .env("DATAMARKET_KEYSTORE", self.keystore(person))
@@ -109,11 +105,6 @@ impl World {
                 .expect("a transfer");
         }
     }
-}
-
-fn contract_bundles_dir() -> PathBuf {
-    let home = std::env::var_os("HOME").unwrap_or_default();
-    Path::new(&home).join(".cache/datamarket/bundles")
 }
 
 /// The JSON object a `--json` command printed on its last line.
@@ -152,4 +143,95 @@ pub fn fails(cmd: &mut Command) -> String {
     );
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     stderr
+}
+
+/// The real indexer following the node into a database of its own and the real web API
+/// serving it over HTTP, both on `runtime`, as a user's would run. The API can be
+/// stopped and started again on the same address.
+pub struct IndexAndApi {
+    pub url: String,
+    pub runtime: tokio::runtime::Runtime,
+    database: Option<indexer::db::TempDatabase>,
+    address: std::net::SocketAddr,
+    server: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    )>,
+}
+
+impl IndexAndApi {
+    pub fn start(w: &World, name: &str) -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (database, address) = runtime.block_on(async {
+            let database = indexer::db::TempDatabase::create(name).await.unwrap();
+            let mut client = indexer::db::connect(&database.url).await.unwrap();
+            indexer::db::migrate(&mut client).await.unwrap();
+            let source = indexer::BlockSource::connect(w.node.url(), 2)
+                .await
+                .unwrap();
+            let watched = indexer::Watched {
+                marketplace: w.market,
+                tokens: vec![w.token],
+            };
+            tokio::spawn(async move {
+                let options = indexer::Options {
+                    poll: std::time::Duration::from_millis(100),
+                    ..indexer::Options::default()
+                };
+                indexer::follow(&mut client, &source, &watched, &options).await
+            });
+            let free = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            (database, free.local_addr().unwrap())
+        });
+        let mut started = Self {
+            url: format!("http://{address}"),
+            runtime,
+            database: Some(database),
+            address,
+            server: None,
+        };
+        started.start_api();
+        started
+    }
+
+    /// Serves the API on its address.
+    pub fn start_api(&mut self) {
+        let url = self.database.as_ref().unwrap().url.clone();
+        let address = self.address;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (app, listener) = self.runtime.block_on(async move {
+            let mut config = web_api::Config::new(url);
+            config.search_poll_ms = 100;
+            let app = web_api::build(&config).await.unwrap();
+            (app, tokio::net::TcpListener::bind(address).await.unwrap())
+        });
+        let server = self
+            .runtime
+            .spawn(web_api::serve(app, listener, async move {
+                let _ = stopped.await;
+            }));
+        self.server = Some((stop, server));
+    }
+
+    /// Stops the API (its event feeds end), as a restart or a crash of it would.
+    pub fn stop_api(&mut self) {
+        if let Some((stop, server)) = self.server.take() {
+            let _ = stop.send(());
+            self.runtime
+                .block_on(async {
+                    tokio::time::timeout(std::time::Duration::from_secs(20), server).await
+                })
+                .expect("the API stops")
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+impl Drop for IndexAndApi {
+    fn drop(&mut self) {
+        if let Some(database) = self.database.take() {
+            let _ = self.runtime.block_on(database.drop_now());
+        }
+    }
 }

@@ -93,6 +93,20 @@ impl Bundle {
         })
     }
 
+    /// A handle for calling a contract already deployed, from selectors known at
+    /// compile time (no bundle file and no code: it cannot deploy). Tools that only call
+    /// contracts, such as the `datamarket` CLI, need no bundle files this way.
+    pub fn from_selectors(name: &str, selectors: &[(&str, [u8; 4])]) -> Self {
+        Self {
+            name: name.to_owned(),
+            wasm: Vec::new(),
+            selectors: selectors
+                .iter()
+                .map(|(label, selector)| ((*label).to_owned(), *selector))
+                .collect(),
+        }
+    }
+
     /// The selector of a message or constructor (`"PSP22::transfer"` for trait messages).
     pub fn selector(&self, label: &str) -> Result<[u8; 4], BundleError> {
         self.selectors
