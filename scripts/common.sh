@@ -51,3 +51,21 @@ prebuilt_tools_dir() {
   done
   return 1
 }
+
+# apt_install PACKAGE...: installs Debian packages, as root or through passwordless sudo;
+# fails with the command to run otherwise.
+apt_install() {
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+      as_root=(sudo -n)
+    else
+      echo "ERROR: this needs root (or passwordless sudo). As root:" >&2
+      echo "  apt-get update && apt-get install -y $*" >&2
+      return 1
+    fi
+  fi
+  echo "    apt-get update && apt-get install -y $*"
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
