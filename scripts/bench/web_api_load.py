@@ -205,6 +205,60 @@ def rss_kib(pid):
     return fields
 
 
+def mix_run(a, lua, mix_file, connections, ratios):
+    """The mix for a.seconds at `connections`, memory sampled; prints its table and
+    the targets."""
+    wrk(a.base, lua, mix_file, 10, connections, a.threads)  # warm-up, not reported
+
+    samples = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            samples.append((time.monotonic(), rss_kib(a.pid)))
+            stop.wait(2.0)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    result = wrk(a.base, lua, mix_file, a.seconds, connections, a.threads)
+    stop.set()
+    sampler.join()
+    samples.append((time.monotonic(), rss_kib(a.pid)))
+
+    rss = [s[1]["VmRSS"] / 1024 for s in samples]
+    anon = [s[1]["RssAnon"] / 1024 for s in samples]
+    # Growth: the last quarter of the run against the first quarter (anonymous memory;
+    # the index's mmapped files are page cache, not the process's own).
+    quarter = max(1, len(anon) // 4)
+    first, last = statistics.mean(anon[:quarter]), statistics.mean(anon[-quarter:])
+    growth = (last - first) / first * 100
+    # And the trend over the whole run (MiB per minute, least squares): a leak climbs.
+    times = [t - samples[0][0] for t, _ in samples]
+    slope = statistics.linear_regression(times, anon).slope * 60 if len(anon) > 2 else 0.0
+    # Allocators keep a few MiB after warm-up (pool connections, statement caches); a
+    # leak under this load grows by far more than that in a minute.
+    steady = abs(last - first) < max(0.05 * first, 4.0)
+
+    print(f"\nThe mix for {a.seconds} s: {connections} connections, {a.threads} wrk thread(s); "
+          + ", ".join(f"{k} {v}%" for k, v in MIX.items()))
+    print(f"{'requests':>9} {'req/s':>8} {'p50':>8} {'p90':>8} {'p99':>8} {'errors':>7}")
+    print(f"{result['requests']:>9} {result['rps']:>8.0f} {result['p50']:>6.2f}ms "
+          f"{result['p90']:>6.2f}ms {result['p99']:>6.2f}ms {result['errors']:>7}")
+    print(f"API memory: RSS {rss[0]:.0f} -> {rss[-1]:.0f} MiB (max {max(rss):.0f}, with the "
+          f"index's mapped files); anonymous {first:.1f} MiB in the first quarter, {last:.1f} MiB "
+          f"in the last ({growth:+.1f} %), trend {slope:+.2f} MiB/min")
+
+    checks = [
+        ("p99 < 25 ms", result["p99"] < TARGET_P99_MS),
+        (">= 2 000 req/s", result["rps"] >= TARGET_RPS),
+        ("no errors", result["errors"] == 0),
+        ("no memory growth (anonymous memory within 5 % or 4 MiB)", steady),
+        ("every search class >= 10x the Postgres median",
+         all(r >= TARGET_RATIO for r in ratios.values())),
+    ]
+    print("\nTargets: " + "; ".join(f"{what}: {'ok' if ok else 'MISSED'}" for what, ok in checks))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
@@ -212,7 +266,9 @@ def main():
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--seconds", type=int, default=60)
-    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--connections", type=lambda v: [int(c) for c in v.split(",")],
+                    default=[16], help="wrk connections for the mix; several, comma-separated, "
+                    "run one after the other")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--offers", type=int, required=True)
     ap.add_argument("--class-seconds", type=int, default=5)
@@ -278,55 +334,9 @@ def main():
     mix_file = paths_file("mix", mix)
     for name in ("listing", "detail"):
         paths_file(name, paths[name])
-    wrk(a.base, lua, mix_file, 10, a.connections, a.threads)  # warm-up, not reported
+    for connections in a.connections:
+        mix_run(a, lua, mix_file, connections, ratios)
 
-    samples = []
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            samples.append((time.monotonic(), rss_kib(a.pid)))
-            stop.wait(2.0)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    result = wrk(a.base, lua, mix_file, a.seconds, a.connections, a.threads)
-    stop.set()
-    sampler.join()
-    samples.append((time.monotonic(), rss_kib(a.pid)))
-
-    rss = [s[1]["VmRSS"] / 1024 for s in samples]
-    anon = [s[1]["RssAnon"] / 1024 for s in samples]
-    # Growth: the last quarter of the run against the first quarter (anonymous memory;
-    # the index's mmapped files are page cache, not the process's own).
-    quarter = max(1, len(anon) // 4)
-    first, last = statistics.mean(anon[:quarter]), statistics.mean(anon[-quarter:])
-    growth = (last - first) / first * 100
-    # And the trend over the whole run (MiB per minute, least squares): a leak climbs.
-    times = [t - samples[0][0] for t, _ in samples]
-    slope = statistics.linear_regression(times, anon).slope * 60 if len(anon) > 2 else 0.0
-    # Allocators keep a few MiB after warm-up (pool connections, statement caches); a
-    # leak under this load grows by far more than that in a minute.
-    steady = abs(last - first) < max(0.05 * first, 4.0)
-
-    print(f"\nThe mix for {a.seconds} s: {a.connections} connections, {a.threads} wrk thread(s); "
-          + ", ".join(f"{k} {v}%" for k, v in MIX.items()))
-    print(f"{'requests':>9} {'req/s':>8} {'p50':>8} {'p90':>8} {'p99':>8} {'errors':>7}")
-    print(f"{result['requests']:>9} {result['rps']:>8.0f} {result['p50']:>6.2f}ms "
-          f"{result['p90']:>6.2f}ms {result['p99']:>6.2f}ms {result['errors']:>7}")
-    print(f"API memory: RSS {rss[0]:.0f} -> {rss[-1]:.0f} MiB (max {max(rss):.0f}, with the "
-          f"index's mapped files); anonymous {first:.1f} MiB in the first quarter, {last:.1f} MiB "
-          f"in the last ({growth:+.1f} %), trend {slope:+.2f} MiB/min")
-
-    checks = [
-        ("p99 < 25 ms", result["p99"] < TARGET_P99_MS),
-        (">= 2 000 req/s", result["rps"] >= TARGET_RPS),
-        ("no errors", result["errors"] == 0),
-        ("no memory growth (anonymous memory within 5 % or 4 MiB)", steady),
-        ("every search class >= 10x the Postgres median",
-         all(r >= TARGET_RATIO for r in ratios.values())),
-    ]
-    print("\nTargets: " + "; ".join(f"{what}: {'ok' if ok else 'MISSED'}" for what, ok in checks))
     slowest = min(ratios, key=ratios.get)
     print(f"Search class furthest from its target: {slowest} ({ratios[slowest]:.1f}x)")
 

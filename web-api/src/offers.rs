@@ -480,22 +480,16 @@ async fn search_offers(
         Sort::PriceAsc => SearchOrder::PriceAsc,
         Sort::PriceDesc => SearchOrder::PriceDesc,
     };
-    let index = state.search.clone();
-    let filters = listing.filters.clone();
-    let q = q.to_owned();
-    let hits = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let hits = index.search(&q, &filters, order, offset, limit + 1);
-        // The search index's own share of a search request (the rest is HTTP and the
-        // rows read from Postgres): scripts/bench-web-api reports it per class.
-        metrics::histogram!("web_api_search_index_seconds").record(started.elapsed());
-        hits
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!("search task: {e}");
-        ApiError::Internal
-    })??;
+    let hits = state
+        .search
+        .search_blocking(
+            q.to_owned(),
+            listing.filters.clone(),
+            order,
+            offset,
+            limit + 1,
+        )
+        .await?;
     let more = hits.len() > limit;
     let hits = &hits[..hits.len().min(limit)];
     // The rows come from Postgres, the truth, with the same filters: an offer changed

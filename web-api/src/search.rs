@@ -57,6 +57,9 @@ pub enum SearchError {
     /// Reading the change feed failed.
     #[error("database: {0}")]
     Database(String),
+    /// The search task panicked or was cancelled.
+    #[error("search task: {0}")]
+    Task(String),
     /// The index directory is unusable.
     #[error("index directory {0}: {1}")]
     Directory(PathBuf, String),
@@ -400,6 +403,29 @@ impl SearchIndex {
         self.applied.store(last, Ordering::SeqCst);
         *self.marketplace.lock().expect("marketplace lock") = marketplace;
         Ok(())
+    }
+
+    /// [`search`](Self::search) on tokio's blocking pool; the time spent in the index
+    /// goes to the `web_api_search_index_seconds` histogram (scripts/bench-web-api
+    /// reports it per search class). Not bounded below tokio's pool: at one search per
+    /// core the load test lost 15 % of its throughput at 8 and 32 connections.
+    pub async fn search_blocking(
+        self: &Arc<Self>,
+        q: String,
+        filters: Filters,
+        order: SearchOrder,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let hits = this.search(&q, &filters, order, offset, limit);
+            metrics::histogram!("web_api_search_index_seconds").record(started.elapsed());
+            hits
+        })
+        .await
+        .map_err(|e| SearchError::Task(e.to_string()))?
     }
 
     /// Searches: `q` ranked with BM25 (or in `order`), inside `filters`, skipping
