@@ -1158,5 +1158,7 @@ mod tests {
             .collect();
         let want: Vec<String> = values.iter().map(u128::to_string).collect();
         assert_eq!(back, want);
+        drop(client);
+        database.drop_now().await.unwrap();
     }
 }
