@@ -642,6 +642,9 @@ impl<K: Ord + Copy> TopHits<K> {
     }
 }
 
+/// A string fast field's ordinal column and the ordinals of some of its values.
+type ColumnOrds = (Column<u64>, Vec<u64>);
+
 /// The filters of a search, resolved against one segment's fast fields.
 struct SegmentFilter {
     alive: Option<AliveBitSet>,
@@ -649,7 +652,7 @@ struct SegmentFilter {
     asset: Option<(Column<u64>, u64)>,
     owner: Option<(Column<u64>, u64)>,
     /// The tag column and the ordinals of every required tag.
-    tags: Option<(Column<u64>, Vec<u64>)>,
+    tags: Option<ColumnOrds>,
     price: Option<(Column<u64>, u64, u64)>,
 }
 
@@ -658,18 +661,25 @@ impl SegmentFilter {
     /// from its dictionary).
     fn new(segment: &SegmentReader, filters: &Filters) -> Result<Option<Self>, SearchError> {
         let fast = segment.fast_fields();
-        // The column of a string field and the ordinal of `value` in it.
-        let ord_of =
-            |field: &str, value: &str| -> Result<Option<(Column<u64>, u64)>, SearchError> {
-                let Some(column) = fast.str(field)? else {
-                    return Ok(None);
-                };
-                let ord = column
+        // The column of a string field and the ordinals of `values` in it; `None` when
+        // the segment has the field or one of the values nowhere.
+        let ords_of = |field: &str, values: &[String]| -> Result<Option<ColumnOrds>, SearchError> {
+            let Some(column) = fast.str(field)? else {
+                return Ok(None);
+            };
+            let mut ords = Vec::with_capacity(values.len());
+            for value in values {
+                match column
                     .dictionary()
                     .term_ord(value.as_bytes())
-                    .map_err(|e| SearchError::Tantivy(e.into()))?;
-                Ok(ord.map(|ord| (column.ords().clone(), ord)))
-            };
+                    .map_err(|e| SearchError::Tantivy(e.into()))?
+                {
+                    Some(ord) => ords.push(ord),
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some((column.ords().clone(), ords)))
+        };
         let mut filter = Self {
             alive: segment.alive_bitset().cloned(),
             status: None,
@@ -692,28 +702,17 @@ impl SegmentFilter {
             ),
         ] {
             if let Some(value) = value {
-                match ord_of(field, &value)? {
-                    Some(found) => *slot = Some(found),
+                match ords_of(field, &[value])? {
+                    Some((column, ords)) => *slot = Some((column, ords[0])),
                     None => return Ok(None),
                 }
             }
         }
         if !filters.tags.is_empty() {
-            let Some(column) = fast.str("tag")? else {
-                return Ok(None);
-            };
-            let mut ords = Vec::with_capacity(filters.tags.len());
-            for tag in &filters.tags {
-                match column
-                    .dictionary()
-                    .term_ord(tag.as_bytes())
-                    .map_err(|e| SearchError::Tantivy(e.into()))?
-                {
-                    Some(ord) => ords.push(ord),
-                    None => return Ok(None),
-                }
+            match ords_of("tag", &filters.tags)? {
+                Some(found) => filter.tags = Some(found),
+                None => return Ok(None),
             }
-            filter.tags = Some((column.ords().clone(), ords));
         }
         if filters.min_price.is_some() || filters.max_price.is_some() {
             let low = filters.min_price.map_or(0, saturate);
