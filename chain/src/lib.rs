@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod deploy;
 pub mod dev_node;
 mod error;
 pub mod in_process;
@@ -32,6 +33,7 @@ mod typed;
 use scale::{Decode, Encode};
 
 pub use contract_bundle::Bundle;
+pub use deploy::{deploy_market, Deployed, MarketSettings, TOKEN_SUPPLY};
 pub use error::{ChainError, DispatchFailure, Revert};
 pub use in_process::InProcessChain;
 pub use market_types;

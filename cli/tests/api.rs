@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fails, json, ok, world};
+use common::{fails, json, ok, world, IndexAndApi};
 
 #[test]
 fn offers_are_found_through_the_api() {
@@ -25,35 +25,8 @@ fn offers_are_found_through_the_api() {
         .as_u64()
         .unwrap();
 
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (database, url, _indexer, _server) = runtime.block_on(async {
-        let database = indexer::db::TempDatabase::create("dm_cli_api")
-            .await
-            .unwrap();
-        let mut client = indexer::db::connect(&database.url).await.unwrap();
-        indexer::db::migrate(&mut client).await.unwrap();
-        let source = indexer::BlockSource::connect(w.node.url(), 2)
-            .await
-            .unwrap();
-        let watched = indexer::Watched {
-            marketplace: w.market,
-            tokens: vec![w.token],
-        };
-        let indexer = tokio::spawn(async move {
-            let options = indexer::Options {
-                poll: std::time::Duration::from_millis(100),
-                ..indexer::Options::default()
-            };
-            indexer::follow(&mut client, &source, &watched, &options).await
-        });
-        let mut config = web_api::Config::new(database.url.clone());
-        config.search_poll_ms = 100;
-        let app = web_api::build(&config).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(web_api::serve(app, listener, std::future::pending()));
-        (database, url, indexer, server)
-    });
+    let served = IndexAndApi::start(&w, "dm_cli_api");
+    let url = served.url.clone();
 
     // The node finalizes a block behind its best, and the indexer follows finalized
     // blocks: wait until the offer is searchable.
@@ -115,6 +88,4 @@ fn offers_are_found_through_the_api() {
         down.contains("no Datamarket API answers at http://127.0.0.1:1"),
         "{down}"
     );
-
-    runtime.block_on(database.drop_now()).unwrap();
 }

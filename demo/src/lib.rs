@@ -28,7 +28,7 @@ use anyhow::{bail, ensure, Context, Result};
 use chain::market_types::{
     Asset, NewOffer, OfferId, OfferMetadata, Payee, PurchaseId, Result as MarketResult,
 };
-use chain::{AccountId, Bundle, Chain, Contract, InProcessChain, Signer};
+use chain::{AccountId, Chain, Contract, Deployed, InProcessChain, MarketSettings, Signer};
 use indexer::{BlockSource, SharedChain, Watched};
 use sealer::{
     BuyerSecretKey, ChunkSize, ContentRoot, DataKey, Decryptor, Encryptor, EnvelopeContext,
@@ -733,42 +733,17 @@ fn token_call(
 }
 
 fn deploy(chain: &mut dyn Chain, actors: &Actors) -> Result<(Contract, Contract)> {
-    let load = |name: &str| {
-        Bundle::load(name)
-            .with_context(|| format!("the {name} bundle: run scripts/build-contracts"))
+    let settings = MarketSettings {
+        fee_bps: FEE_BPS,
+        fee_recipient: actors.admin.account_id(),
+        delivery_period: DELIVERY_PERIOD,
+        dispute_window: DISPUTE_WINDOW,
+        min_bond: BOND,
     };
-    let (token, _) = Contract::deploy::<_, ()>(
-        chain,
-        &actors.admin,
-        &load("token")?,
-        "new",
-        &(
-            1_000_000_000_000_000u128,
-            Some(String::from("Datamarket token")),
-            Some(String::from("DMT")),
-            12u8,
-        ),
-        0,
-        b"demo-token",
-    )?;
-    let (market, deployed) = Contract::deploy::<_, MarketResult<()>>(
-        chain,
-        &actors.admin,
-        &load("marketplace")?,
-        "new",
-        &(
-            FEE_BPS,
-            actors.admin.account_id(),
-            DELIVERY_PERIOD,
-            DISPUTE_WINDOW,
-            BOND,
-        ),
-        0,
-        b"demo-market",
-    )?;
-    deployed
-        .value
-        .map_err(|e| anyhow::anyhow!("the marketplace refused its settings: {e:?}"))?;
+    let Deployed { token, market } =
+        chain::deploy_market(chain, &actors.admin, &settings, b"demo-").context(
+            "deploying the token and the marketplace (bundles: scripts/build-contracts)",
+        )?;
     Ok((token, market))
 }
 

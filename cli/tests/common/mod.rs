@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use assert_cmd::Command;
-use chain::{dev_node::DevNode, AccountId, Bundle, Chain, Contract, RpcChain, Signer};
+use chain::{dev_node::DevNode, AccountId, Chain, Deployed, MarketSettings, RpcChain, Signer};
 
 pub struct World {
     pub node: DevNode,
@@ -27,38 +27,16 @@ pub fn world(delivery_period: u32, dispute_window: u32) -> Option<World> {
         Err(e) => panic!("starting the dev node: {e}"),
     };
     let mut chain = node.connect().expect("connect to the dev node");
-    let admin = Signer::alice();
-    let (token, _) = Contract::deploy::<_, ()>(
-        &mut chain,
-        &admin,
-        &Bundle::load("token").expect("token bundle (scripts/build-contracts)"),
-        "new",
-        &(
-            1_000_000_000_000_000u128,
-            Some(String::from("Datamarket token")),
-            Some(String::from("DMT")),
-            12u8,
-        ),
-        0,
-        b"token",
-    )
-    .expect("deploy the token");
-    let (market, _) = Contract::deploy::<_, chain::market_types::Result<()>>(
-        &mut chain,
-        &admin,
-        &Bundle::load("marketplace").expect("marketplace bundle"),
-        "new",
-        &(
-            250u16,
-            Signer::dev("Ferdie").account_id(),
-            delivery_period,
-            dispute_window,
-            1_000u128,
-        ),
-        0,
-        b"market",
-    )
-    .expect("deploy the marketplace");
+    let settings = MarketSettings {
+        fee_bps: 250,
+        fee_recipient: Signer::dev("Ferdie").account_id(),
+        delivery_period,
+        dispute_window,
+        min_bond: 1_000,
+    };
+    let Deployed { token, market } =
+        chain::deploy_market(&mut chain, &Signer::alice(), &settings, b"")
+            .expect("deploy the token and the marketplace (scripts/build-contracts)");
     Some(World {
         node,
         chain,

@@ -5,7 +5,7 @@ use chain::market_types::{
     Asset, NewOffer, OfferId, OfferMetadata, Payee, PurchaseId, Result as MarketResult,
     FORMAT_VERSION, HEADER_LEN, HEADER_MAGIC,
 };
-use chain::{AccountId, Bundle, Chain, Contract, InProcessChain, Signer};
+use chain::{AccountId, Bundle, Chain, Contract, Deployed, InProcessChain, MarketSettings, Signer};
 use contract_harness::market::TokenError;
 
 pub const BOND: u128 = 1_000;
@@ -36,38 +36,15 @@ pub fn fee_recipient() -> Signer {
 
 /// Deploys the token (all supply to Alice) and the marketplace (Alice admin).
 pub fn deploy<C: Chain + ?Sized>(chain: &mut C) -> Market {
-    let admin = admin();
-    let (token, _) = Contract::deploy::<_, ()>(
-        chain,
-        &admin,
-        &Bundle::load("token").expect("token bundle (scripts/build-contracts)"),
-        "new",
-        &(
-            1_000_000_000_000_000u128,
-            Some(String::from("Datamarket token")),
-            Some(String::from("DMT")),
-            12u8,
-        ),
-        0,
-        b"token",
-    )
-    .expect("deploy the token");
-    let (market, _) = Contract::deploy::<_, MarketResult<()>>(
-        chain,
-        &admin,
-        &Bundle::load("marketplace").expect("marketplace bundle"),
-        "new",
-        &(
-            FEE_BPS,
-            fee_recipient().account_id(),
-            DELIVERY_PERIOD,
-            DISPUTE_WINDOW,
-            BOND,
-        ),
-        0,
-        b"market",
-    )
-    .expect("deploy the marketplace");
+    let settings = MarketSettings {
+        fee_bps: FEE_BPS,
+        fee_recipient: fee_recipient().account_id(),
+        delivery_period: DELIVERY_PERIOD,
+        dispute_window: DISPUTE_WINDOW,
+        min_bond: BOND,
+    };
+    let Deployed { token, market } = chain::deploy_market(chain, &admin(), &settings, b"")
+        .expect("deploy the token and the marketplace (scripts/build-contracts)");
     Market { token, market }
 }
 
