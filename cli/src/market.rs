@@ -12,22 +12,8 @@ use crate::{selectors, Error, Result};
 /// The account that read-only queries run as: it needs no funds and no key.
 const QUERY_ORIGIN: [u8; 32] = [0; 32];
 
-/// `PSP22Error` as the token encodes it.
-#[derive(Debug, Clone, PartialEq, Eq, Decode)]
-pub enum TokenError {
-    /// Implementation-specific error.
-    Custom(String),
-    /// Not enough balance.
-    InsufficientBalance,
-    /// Not enough allowance.
-    InsufficientAllowance,
-    /// Deprecated in the standard.
-    ZeroRecipientAddress,
-    /// Deprecated in the standard.
-    ZeroSenderAddress,
-    /// Deprecated in the standard.
-    SafeTransferCheckFailed(String),
-}
+/// The token's error, from the PSP22 crate it is built on.
+pub use psp22::PSP22Error as TokenError;
 
 /// A connection to a node and the marketplace on it.
 pub struct Market {

@@ -322,22 +322,8 @@ impl Market {
     }
 }
 
-/// `PSP22Error` as the token encodes it; only the variant matters to these callers.
-#[derive(Debug, Clone, PartialEq, Eq, Decode)]
-pub enum TokenError {
-    /// Implementation-specific error with a message.
-    Custom(String),
-    /// Not enough balance.
-    InsufficientBalance,
-    /// Not enough allowance.
-    InsufficientAllowance,
-    /// Deprecated in the standard.
-    ZeroRecipientAddress,
-    /// Deprecated in the standard.
-    ZeroSenderAddress,
-    /// Deprecated in the standard.
-    SafeTransferCheckFailed(String),
-}
+/// The token's error, from the PSP22 crate it is built on.
+pub use psp22::PSP22Error as TokenError;
 
 /// A valid format v1 header with the given chunk size.
 pub fn header(chunk_size: u32) -> [u8; HEADER_LEN] {
