@@ -1,15 +1,15 @@
 //! The indexer's loop: migrate, take the writer lock (or wait as a standby), catch up
 //! from the cursor to the finalized head in batches, then follow the head.
 //!
-//! Fetching the next batch overlaps with writing the current one, so a catch-up runs at
-//! the speed of the slower of the two.
+//! Fetching and preparing (decoding, folding, encoding) the next batch overlaps with
+//! writing the current one, so a catch-up runs at the speed of the slower of the two.
 
 use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
 
 use crate::source::BlockSource;
-use crate::{apply_blocks, db, Applied, IndexerError, Watched};
+use crate::{db, prepare, store, write_prepared, Applied, IndexerError, Prepared, Watched};
 
 /// How the loop runs.
 #[derive(Clone, Debug)]
@@ -39,11 +39,21 @@ impl Default for Options {
     }
 }
 
-/// A batch being fetched ahead: its first block and the task.
-type Prefetch = (
-    u32,
-    tokio::task::JoinHandle<Result<Vec<crate::Block>, IndexerError>>,
-);
+/// A batch being fetched and prepared ahead: its first block and the task.
+type Prefetch = (u32, tokio::task::JoinHandle<Result<Prepared, IndexerError>>);
+
+/// [`prepare`] on a blocking thread: it is CPU work.
+async fn prepare_blocking(
+    watched: &Watched,
+    blocks: Vec<crate::Block>,
+    after: Option<chain::BlockRef>,
+    fee_recipient: Option<[u8; 32]>,
+) -> Result<Prepared, IndexerError> {
+    let watched = watched.clone();
+    tokio::task::spawn_blocking(move || prepare(&watched, &blocks, after, fee_recipient))
+        .await
+        .map_err(|e| IndexerError::Chain(format!("a prepare task failed: {e}")))?
+}
 
 /// Migrates, takes the writer lock, and follows the chain until an error (or `stop_at`).
 pub async fn follow(
@@ -54,7 +64,7 @@ pub async fn follow(
 ) -> Result<(), IndexerError> {
     db::migrate(client).await?;
     db::lock_writer(client, options.standby_poll).await?;
-    let batch = options.batch_size.max(1);
+    let batch_size = options.batch_size.max(1);
     let mut progress = Progress::new();
     let mut pending: Option<Prefetch> = None;
     loop {
@@ -73,25 +83,35 @@ pub async fn follow(
             tokio::time::sleep(options.poll).await;
             continue;
         }
-        let end = head_number.min(next.saturating_add(batch - 1));
-        let blocks = match pending.take() {
-            Some((start, task)) if start == next => task
-                .await
-                .map_err(|e| IndexerError::Chain(format!("a fetch task failed: {e}")))??,
-            _ => source.fetch(next..=end).await?,
+        let end = head_number.min(next.saturating_add(batch_size - 1));
+        let batch = match pending.take() {
+            Some((start, task)) if start == next => task.await.map_err(|e| {
+                IndexerError::Chain(format!("a fetch-and-prepare task failed: {e}"))
+            })??,
+            _ => {
+                let blocks = source.fetch(next..=end).await?;
+                let fee_recipient = store::fee_recipient(&*client).await?;
+                prepare_blocking(watched, blocks, cursor, fee_recipient).await?
+            }
         };
-        let last = blocks.last().map_or(end, |b| b.header.number);
-        // Fetch the following batch while this one is written.
+        let last = batch.last_block().map_or(end, |b| b.number);
+        // Fetch and prepare the following batch while this one is written; it extends
+        // this one's cursor, with the fee recipient this one leaves in force.
         if last < head_number {
             let start = last + 1;
-            let stop = head_number.min(start.saturating_add(batch - 1));
+            let stop = head_number.min(start.saturating_add(batch_size - 1));
             let source = source.clone();
+            let watched = watched.clone();
+            let (after, fee_recipient) = (batch.cursor(), batch.fee_recipient());
             pending = Some((
                 start,
-                tokio::spawn(async move { source.fetch(start..=stop).await }),
+                tokio::spawn(async move {
+                    let blocks = source.fetch(start..=stop).await?;
+                    prepare_blocking(&watched, blocks, after, fee_recipient).await
+                }),
             ));
         }
-        let applied = apply_blocks(client, watched, &blocks).await?;
+        let applied = write_prepared(client, watched, batch).await?;
         progress.record(&applied, head_number);
     }
 }

@@ -3,28 +3,32 @@
 //!
 //! - [`source`] reads blocks and their `ContractEmitted` events, several at once;
 //! - [`decode`] keeps the events of the watched contracts and decodes them;
-//! - [`apply_blocks`] writes a batch of blocks in one transaction with the cursor: the raw
-//!   events (COPY), the undecodable ones, and the derived tables through
-//!   [`store::Changes`]; a block already applied is skipped, and a block that does not
-//!   extend the cursor stops everything with [`IndexerError::Fork`] or
-//!   [`IndexerError::Gap`];
+//! - [`apply_blocks`] writes a batch of blocks in one transaction with the cursor, in two
+//!   steps: [`prepare`] decodes and folds the events ([`store::Changes`]) and encodes the
+//!   raw events and the new derived rows for COPY ([`CopyRows`]), with no database;
+//!   [`write_prepared`] COPYs them, updates the rows that existed, and moves the cursor.
+//!   A block already applied is skipped, and a block that does not extend the cursor
+//!   stops everything with [`IndexerError::Fork`] or [`IndexerError::Gap`];
 //! - [`follow`] is the loop: migrations, the writer lock (a second indexer waits as a
-//!   standby), catch-up with progress, then following the finalized head;
+//!   standby), catch-up with progress (the next batch fetched and prepared while the one
+//!   before is written), then following the finalized head;
 //! - [`rebuild`] replays `raw_events` into emptied derived tables;
 //! - [`db`] holds the connection, migrations, lock, cursor and digests.
 
 #![warn(missing_docs)]
 
+mod copy;
 pub mod db;
 pub mod decode;
 pub mod follow;
 pub mod source;
 pub mod store;
 
-use chain::{BlockHash, BlockRef};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use chain::{BlockHash, BlockRef, ContractEvent};
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
+
+pub use copy::CopyRows;
 
 pub use decode::{Classified, Decoded, Watched};
 pub use follow::{follow, Options};
@@ -119,32 +123,67 @@ pub async fn apply_blocks(
     watched: &Watched,
     blocks: &[Block],
 ) -> Result<Applied, IndexerError> {
-    let txn = client.transaction().await?;
-    let cursor = db::cursor(&txn, true).await?;
+    let cursor = db::cursor(&*client, false).await?;
     if let Some(cursor) = &cursor {
-        if cursor.marketplace != *AsRef::<[u8; 32]>::as_ref(&watched.marketplace) {
-            return Err(IndexerError::Config(format!(
-                "this database indexes the marketplace {}, not {}",
-                decode::hex0x(&cursor.marketplace),
-                decode::hex0x(watched.marketplace.as_ref())
-            )));
-        }
+        same_marketplace(cursor, watched)?;
     }
-    let mut tip = cursor.map(|c| c.block);
-    let mut applied = Applied {
-        cursor: tip,
-        ..Applied::default()
-    };
-    let mut changes = store::Changes::begin(&txn).await?;
-    let sink = txn
-        .copy_in(&format!(
-            "COPY raw_events ({RAW_COLUMNS}) FROM STDIN BINARY"
-        ))
-        .await?;
-    let raw = BinaryCopyInWriter::new(sink, RAW_TYPES);
-    futures::pin_mut!(raw);
-    let mut undecodable = Vec::new();
+    let fee_recipient = store::fee_recipient(&*client).await?;
+    let batch = prepare(watched, blocks, cursor.map(|c| c.block), fee_recipient)?;
+    write_prepared(client, watched, batch).await
+}
+
+/// A batch of blocks decoded, folded and encoded for COPY: all of applying it that needs
+/// no database. [`follow`] prepares each batch on a blocking thread while the batch
+/// before it is written, so that decoding and Postgres's work overlap.
+pub struct Prepared {
+    /// The cursor the batch extends (`None`: the index is empty).
+    after: Option<BlockRef>,
+    /// Its last block, when it has blocks past `after`.
+    last: Option<BlockRef>,
+    blocks: u32,
+    raw: CopyRows,
+    undecodable: Vec<(BlockRef, ContractEvent, String)>,
+    changes: store::Changes,
+    new_rows: store::NewRows,
+    /// How long preparing took.
+    took: std::time::Duration,
+}
+
+impl Prepared {
+    /// The cursor once the batch is written.
+    pub fn cursor(&self) -> Option<BlockRef> {
+        self.last.or(self.after)
+    }
+
+    /// The batch's last block past the cursor it extends, if any.
+    pub fn last_block(&self) -> Option<BlockRef> {
+        self.last
+    }
+
+    /// The fee recipient in force after the batch (what the next batch is prepared with).
+    pub fn fee_recipient(&self) -> Option<[u8; 32]> {
+        self.changes.fee_recipient()
+    }
+}
+
+/// Prepares `blocks` to extend the cursor `after`, with `fee_recipient` in force as the
+/// index has it after `after` ([`store::fee_recipient`], or the batch before's
+/// [`Prepared::fee_recipient`]).
+///
+/// Blocks at or below `after` are skipped (the one at its height must be it); the first
+/// block past it must be its child, and each block the child of the one before.
+pub fn prepare(
+    watched: &Watched,
+    blocks: &[Block],
+    after: Option<BlockRef>,
+    fee_recipient: Option<[u8; 32]>,
+) -> Result<Prepared, IndexerError> {
     let started = std::time::Instant::now();
+    let mut tip = after;
+    let mut changes = store::Changes::with_fee_recipient(fee_recipient);
+    let mut raw = CopyRows::new(RAW_COPY, RAW_TYPES);
+    let mut undecodable = Vec::new();
+    let mut applied_blocks = 0;
     for block in blocks {
         let this = block.reference();
         if let Some(tip) = tip {
@@ -185,8 +224,8 @@ pub async fn apply_blocks(
                     undecodable.push((this, event.clone(), reason));
                 }
                 Classified::Decoded(decoded) => {
-                    let topics: Vec<Vec<u8>> = event.topics.iter().map(|t| t.to_vec()).collect();
-                    let row: [&(dyn ToSql + Sync); 9] = [
+                    let topics: Vec<&[u8]> = event.topics.iter().map(|t| t.as_slice()).collect();
+                    raw.push(&[
                         &i64::from(this.number),
                         &(event.event_index as i32),
                         &this.hash.0.as_slice(),
@@ -196,26 +235,69 @@ pub async fn apply_blocks(
                         &topics,
                         &event.data.as_slice(),
                         &decode::payload(&decoded),
-                    ];
-                    raw.as_mut().write(&row).await?;
+                    ])?;
                     changes.apply(this.number, event.event_index, &decoded)?;
                 }
             }
         }
         tip = Some(this);
-        applied.blocks += 1;
+        applied_blocks += 1;
     }
-    raw.finish().await?;
-    let decoded_and_copied = started.elapsed();
-    applied.events = changes.events();
-    applied.undecodable = undecodable.len();
-    if applied.blocks == 0 {
+    let new_rows = changes.encode()?;
+    Ok(Prepared {
+        after,
+        last: if applied_blocks > 0 { tip } else { None },
+        blocks: applied_blocks,
+        raw,
+        undecodable,
+        changes,
+        new_rows,
+        took: started.elapsed(),
+    })
+}
+
+/// Writes a prepared batch in one transaction with the cursor. The index's cursor must
+/// still be the one the batch was prepared after (one indexer writes, under the lock).
+pub async fn write_prepared(
+    client: &mut Client,
+    watched: &Watched,
+    batch: Prepared,
+) -> Result<Applied, IndexerError> {
+    let started = std::time::Instant::now();
+    let txn = client.transaction().await?;
+    let cursor = db::cursor(&txn, true).await?;
+    if let Some(cursor) = &cursor {
+        same_marketplace(cursor, watched)?;
+    }
+    let cursor = cursor.map(|c| c.block);
+    if cursor != batch.after {
+        let show = |c: Option<BlockRef>| {
+            c.map_or("none".into(), |c| {
+                format!("block {} ({})", c.number, c.hash)
+            })
+        };
+        return Err(IndexerError::Inconsistent(format!(
+            "a batch prepared after {} found the index at {}: is another indexer writing \
+             without the lock?",
+            show(batch.after),
+            show(cursor)
+        )));
+    }
+    let mut applied = Applied {
+        blocks: batch.blocks,
+        events: batch.changes.events(),
+        undecodable: batch.undecodable.len(),
+        cursor,
+    };
+    let Some(tip) = batch.last else {
         // Everything was applied before: change nothing.
         txn.rollback().await?;
         return Ok(applied);
-    }
-    for (block, event, reason) in &undecodable {
-        let topics: Vec<Vec<u8>> = event.topics.iter().map(|t| t.to_vec()).collect();
+    };
+    batch.raw.send(&txn).await?;
+    let raw_copied = started.elapsed();
+    for (block, event, reason) in &batch.undecodable {
+        let topics: Vec<&[u8]> = event.topics.iter().map(|t| t.as_slice()).collect();
         txn.execute(
             "INSERT INTO undecodable_events (block_number, event_index, block_hash, \
              extrinsic_index, contract, topics, data, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -232,10 +314,9 @@ pub async fn apply_blocks(
         )
         .await?;
     }
-    let touches_offers = changes.touches_offers();
-    changes.write(&txn).await?;
-    let derived = started.elapsed() - decoded_and_copied;
-    let tip = tip.expect("a block was applied");
+    let touches_offers = batch.changes.touches_offers();
+    batch.changes.write_encoded(&txn, batch.new_rows).await?;
+    let derived = started.elapsed() - raw_copied;
     txn.execute(
         "INSERT INTO indexer_cursor (block_number, block_hash, marketplace) VALUES ($1, $2, $3) \
          ON CONFLICT (singleton) DO UPDATE SET block_number = EXCLUDED.block_number, \
@@ -261,17 +342,31 @@ pub async fn apply_blocks(
     tracing::debug!(
         blocks = applied.blocks,
         events = applied.events,
-        "batch: decode + raw COPY {decoded_and_copied:?}, derived tables {derived:?}, total with \
-         cursor and commit {:?}",
+        "batch: prepared (decode, fold, encode) in {:?}; raw COPY {raw_copied:?}, derived \
+         tables {derived:?}, total with cursor and commit {:?}",
+        batch.took,
         started.elapsed()
     );
     applied.cursor = Some(tip);
     Ok(applied)
 }
 
-/// The columns of `raw_events` that the indexer writes, in its COPY's order.
-pub const RAW_COLUMNS: &str =
-    "block_number, event_index, block_hash, extrinsic_index, contract, name, topics, data, payload";
+/// Stops an indexer started with another marketplace than the database's.
+fn same_marketplace(cursor: &db::Cursor, watched: &Watched) -> Result<(), IndexerError> {
+    if cursor.marketplace != *AsRef::<[u8; 32]>::as_ref(&watched.marketplace) {
+        return Err(IndexerError::Config(format!(
+            "this database indexes the marketplace {}, not {}",
+            decode::hex0x(&cursor.marketplace),
+            decode::hex0x(watched.marketplace.as_ref())
+        )));
+    }
+    Ok(())
+}
+
+/// Where the raw events go, for a binary COPY.
+pub const RAW_COPY: &str = "raw_events (block_number, event_index, block_hash, extrinsic_index, \
+    contract, name, topics, data, payload)";
+
 /// Their types, for a binary COPY.
 pub const RAW_TYPES: &[Type] = &[
     Type::INT8,

@@ -15,10 +15,10 @@ use bytes::{BufMut, BytesMut};
 use chain::AccountId;
 use market_types::{decode::MarketEvent, Asset, OfferMetadata, OfferStatus};
 use serde_json::{json, Value};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use tokio_postgres::Transaction;
+use tokio_postgres::{GenericClient, Transaction};
 
+use crate::copy::CopyRows;
 use crate::decode::{config_json, Decoded, TokenEvent};
 use crate::IndexerError;
 
@@ -151,6 +151,20 @@ pub struct Changes {
     events: usize,
 }
 
+/// The fee recipient in force in the index (settlements credit the fee to it).
+pub async fn fee_recipient(client: &impl GenericClient) -> Result<Option<[u8; 32]>, IndexerError> {
+    let row = client
+        .query_opt(
+            "SELECT config ->> 'fee_recipient_hex' FROM market_config",
+            &[],
+        )
+        .await?;
+    Ok(row
+        .and_then(|r| r.get::<_, Option<String>>(0))
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|v| <[u8; 32]>::try_from(v).ok()))
+}
+
 fn add(a: u128, b: u128) -> Result<u128, IndexerError> {
     a.checked_add(b)
         .ok_or_else(|| IndexerError::Inconsistent("an amount overflows u128".into()))
@@ -158,21 +172,22 @@ fn add(a: u128, b: u128) -> Result<u128, IndexerError> {
 
 impl Changes {
     /// Starts a batch on the current tables (it needs the fee recipient in force).
-    pub async fn begin(txn: &Transaction<'_>) -> Result<Self, IndexerError> {
-        let row = txn
-            .query_opt(
-                "SELECT config ->> 'fee_recipient_hex' FROM market_config",
-                &[],
-            )
-            .await?;
-        let fee_recipient = row
-            .and_then(|r| r.get::<_, Option<String>>(0))
-            .and_then(|h| hex::decode(h).ok())
-            .and_then(|v| <[u8; 32]>::try_from(v).ok());
-        Ok(Self {
+    pub async fn begin(client: &impl GenericClient) -> Result<Self, IndexerError> {
+        Ok(Self::with_fee_recipient(fee_recipient(client).await?))
+    }
+
+    /// Starts a batch that follows one whose fold ended with this fee recipient in force
+    /// (see [`fee_recipient`](Self::fee_recipient)), without asking the database.
+    pub fn with_fee_recipient(fee_recipient: Option<[u8; 32]>) -> Self {
+        Self {
             fee_recipient,
             ..Self::default()
-        })
+        }
+    }
+
+    /// The fee recipient in force after the events folded so far.
+    pub fn fee_recipient(&self) -> Option<[u8; 32]> {
+        self.fee_recipient
     }
 
     /// How many events were folded in.
@@ -417,12 +432,160 @@ impl Changes {
 
     /// Writes the changes in `txn`.
     pub async fn write(self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
-        self.write_offers(txn).await?;
-        self.write_purchases(txn).await?;
-        write_settlements(txn, &self.settlements).await?;
-        write_refunds(txn, &self.refunds).await?;
-        write_withdrawals(txn, &self.withdrawals).await?;
-        write_disputes(txn, &self.disputes).await?;
+        let rows = self.encode()?;
+        self.write_encoded(txn, rows).await
+    }
+
+    /// The batch's new rows, encoded for COPY: the part of writing that needs no
+    /// database, done ahead (see [`crate::prepare`]).
+    pub fn encode(&self) -> Result<NewRows, IndexerError> {
+        let mut offers = CopyRows::new(OFFERS_COPY, OFFERS_TYPES);
+        let mut payees = CopyRows::new(PAYEES_COPY, PAYEES_TYPES);
+        for (id, (o, split)) in &self.new_offers {
+            // A new offer as it stands after the batch (its patch holds the counters).
+            let patch = self.offer_patches.get(id);
+            let bond = o.bond.saturating_sub(patch.map_or(0, |p| p.bond_spent));
+            let updated = patch.map_or(o.created_block, |p| p.updated_block.max(o.created_block));
+            offers.push(&[
+                &(*id as i64),
+                &o.owner.as_slice(),
+                &o.content_root.as_slice(),
+                &o.header,
+                &o.key_commitment.as_slice(),
+                &Numeric(o.price),
+                &o.asset,
+                &o.uri,
+                &o.metadata.title,
+                &o.metadata.description,
+                &o.metadata.tags,
+                &o.metadata.schema,
+                &(o.metadata.size as i64),
+                &Numeric(bond),
+                &o.max_purchases.map(i64::from),
+                &o.status,
+                &patch.map_or(0, |p| p.purchases),
+                &patch.map_or(0, |p| p.open_purchases),
+                &Numeric(patch.map_or(0, |p| p.revenue)),
+                &patch.is_some_and(|p| p.bond_released),
+                &i64::from(o.created_block),
+                &i64::from(updated),
+            ])?;
+            for (position, (account, bps)) in split.iter().enumerate() {
+                payees.push(&[
+                    &(*id as i64),
+                    &(position as i16),
+                    &account.as_slice(),
+                    &i32::from(*bps),
+                ])?;
+            }
+        }
+        let mut purchases = CopyRows::new(PURCHASES_COPY, PURCHASES_TYPES);
+        for (purchase_id, p) in &self.new_purchases {
+            // A new purchase as it stands after the batch.
+            let patch = self.purchase_patches.get(purchase_id);
+            let block = |f: fn(&PurchasePatch) -> Option<u32>| patch.and_then(f).map(i64::from);
+            purchases.push(&[
+                &(*purchase_id as i64),
+                &(p.offer_id as i64),
+                &p.buyer.as_slice(),
+                &p.buyer_pk.as_slice(),
+                &Numeric(p.amount),
+                &p.asset,
+                &i32::from(p.fee_bps),
+                &patch.and_then(|x| x.status).unwrap_or("paid"),
+                &i64::from(p.delivery_deadline),
+                &block(|x| x.dispute_deadline),
+                &patch.and_then(|x| x.envelope.as_deref()),
+                &i64::from(p.created_block),
+                &block(|x| x.delivered_block),
+                &block(|x| x.settled_block),
+                &block(|x| x.refunded_block),
+                &block(|x| x.disputed_block),
+                &i64::from(patch.map_or(p.created_block, |x| x.updated_block.max(p.created_block))),
+            ])?;
+        }
+        let mut settlements = CopyRows::new(SETTLEMENTS_COPY, SETTLEMENTS_TYPES);
+        let mut payouts = CopyRows::new(PAYOUTS_COPY, PAYOUTS_TYPES);
+        for (purchase_id, offer_id, asset, fee, block, split) in &self.settlements {
+            settlements.push(&[
+                &(*purchase_id as i64),
+                &(*offer_id as i64),
+                asset,
+                &Numeric(*fee),
+                &i64::from(*block),
+            ])?;
+            for (position, (account, amount)) in split.iter().enumerate() {
+                payouts.push(&[
+                    &(*purchase_id as i64),
+                    &(position as i16),
+                    &account.as_slice(),
+                    &Numeric(*amount),
+                ])?;
+            }
+        }
+        let mut refunds = CopyRows::new(REFUNDS_COPY, REFUNDS_TYPES);
+        for (purchase_id, buyer, asset, amount, block) in &self.refunds {
+            refunds.push(&[
+                &(*purchase_id as i64),
+                &buyer.as_slice(),
+                asset,
+                &Numeric(*amount),
+                &i64::from(*block),
+            ])?;
+        }
+        let mut withdrawals = CopyRows::new(WITHDRAWALS_COPY, WITHDRAWALS_TYPES);
+        for (block, index, account, asset, amount) in &self.withdrawals {
+            withdrawals.push(&[
+                &i64::from(*block),
+                &(*index as i32),
+                &account.as_slice(),
+                asset,
+                &Numeric(*amount),
+            ])?;
+        }
+        let mut disputes = CopyRows::new(DISPUTES_COPY, DISPUTES_TYPES);
+        for d in &self.disputes {
+            disputes.push(&[
+                &(d.purchase_id as i64),
+                &(d.offer_id as i64),
+                &d.buyer.as_slice(),
+                &d.kind,
+                &d.chunk_index.map(|i| i as i64),
+                &d.buyer_won,
+                &d.asset,
+                &Numeric(d.refund),
+                &Numeric(d.penalty),
+                &Numeric(d.bond),
+                &d.revealed_key.as_ref().map(|k| k.as_slice()),
+                &i64::from(d.block),
+            ])?;
+        }
+        Ok(NewRows(vec![
+            offers,
+            payees,
+            purchases,
+            settlements,
+            payouts,
+            refunds,
+            withdrawals,
+            disputes,
+        ]))
+    }
+
+    /// Writes the batch, its new rows encoded by [`encode`](Self::encode): the COPYs, then
+    /// one UPDATE per table for the rows that existed before the batch, then the balances
+    /// and the configuration.
+    pub async fn write_encoded(
+        &self,
+        txn: &Transaction<'_>,
+        rows: NewRows,
+    ) -> Result<(), IndexerError> {
+        // One COPY at a time: a connection cannot start a second before the first ends.
+        for table in rows.0 {
+            table.send(txn).await?;
+        }
+        self.update_offers(txn).await?;
+        self.update_purchases(txn).await?;
         write_balances(txn, &self.balances).await?;
         write_token_balances(txn, &self.token_balances).await?;
         if let Some(patch) = &self.config {
@@ -431,99 +594,8 @@ impl Changes {
         Ok(())
     }
 
-    async fn write_offers(&self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
-        if !self.new_offers.is_empty() {
-            let offers = copy_in(
-                txn,
-                "offers (id, owner, content_root, header, key_commitment, price, asset, uri, \
-                 title, description, tags, schema, size, bond, max_purchases, status, \
-                 purchases, open_purchases, revenue, bond_released, created_block, \
-                 updated_block)",
-                &[
-                    Type::INT8,
-                    Type::BYTEA,
-                    Type::BYTEA,
-                    Type::BYTEA,
-                    Type::BYTEA,
-                    Type::NUMERIC,
-                    Type::BYTEA,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT_ARRAY,
-                    Type::TEXT,
-                    Type::INT8,
-                    Type::NUMERIC,
-                    Type::INT8,
-                    Type::TEXT,
-                    Type::INT8,
-                    Type::INT8,
-                    Type::NUMERIC,
-                    Type::BOOL,
-                    Type::INT8,
-                    Type::INT8,
-                ],
-            )
-            .await?;
-            futures::pin_mut!(offers);
-            for (id, (o, _)) in &self.new_offers {
-                // A new offer as it stands after the batch (its patch holds the counters).
-                let patch = self.offer_patches.get(id);
-                let bond = o.bond.saturating_sub(patch.map_or(0, |p| p.bond_spent));
-                let updated =
-                    patch.map_or(o.created_block, |p| p.updated_block.max(o.created_block));
-                offers
-                    .as_mut()
-                    .write(&[
-                        &(*id as i64),
-                        &o.owner.as_slice(),
-                        &o.content_root.as_slice(),
-                        &o.header,
-                        &o.key_commitment.as_slice(),
-                        &Numeric(o.price),
-                        &o.asset,
-                        &o.uri,
-                        &o.metadata.title,
-                        &o.metadata.description,
-                        &o.metadata.tags,
-                        &o.metadata.schema,
-                        &(o.metadata.size as i64),
-                        &Numeric(bond),
-                        &o.max_purchases.map(i64::from),
-                        &o.status,
-                        &patch.map_or(0, |p| p.purchases),
-                        &patch.map_or(0, |p| p.open_purchases),
-                        &Numeric(patch.map_or(0, |p| p.revenue)),
-                        &patch.is_some_and(|p| p.bond_released),
-                        &i64::from(o.created_block),
-                        &i64::from(updated),
-                    ])
-                    .await?;
-            }
-            offers.finish().await?;
-            // One COPY at a time: a connection cannot start a second before the first ends.
-            let payees = copy_in(
-                txn,
-                "payees (offer_id, position, account, bps)",
-                &[Type::INT8, Type::INT2, Type::BYTEA, Type::INT4],
-            )
-            .await?;
-            futures::pin_mut!(payees);
-            for (id, (_, split)) in &self.new_offers {
-                for (position, (account, bps)) in split.iter().enumerate() {
-                    payees
-                        .as_mut()
-                        .write(&[
-                            &(*id as i64),
-                            &(position as i16),
-                            &account.as_slice(),
-                            &i32::from(*bps),
-                        ])
-                        .await?;
-                }
-            }
-            payees.finish().await?;
-        }
+    /// Changes of offers that existed before the batch.
+    async fn update_offers(&self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
         let existing: Vec<_> = self
             .offer_patches
             .iter()
@@ -612,66 +684,8 @@ impl Changes {
         Ok(())
     }
 
-    async fn write_purchases(&self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
-        if !self.new_purchases.is_empty() {
-            let rows = copy_in(
-                txn,
-                "purchases (id, offer_id, buyer, buyer_pk, amount, asset, fee_bps, status, \
-                 delivery_deadline, dispute_deadline, envelope, created_block, \
-                 delivered_block, settled_block, refunded_block, disputed_block, \
-                 updated_block)",
-                &[
-                    Type::INT8,
-                    Type::INT8,
-                    Type::BYTEA,
-                    Type::BYTEA,
-                    Type::NUMERIC,
-                    Type::BYTEA,
-                    Type::INT4,
-                    Type::TEXT,
-                    Type::INT8,
-                    Type::INT8,
-                    Type::BYTEA,
-                    Type::INT8,
-                    Type::INT8,
-                    Type::INT8,
-                    Type::INT8,
-                    Type::INT8,
-                    Type::INT8,
-                ],
-            )
-            .await?;
-            futures::pin_mut!(rows);
-            for (purchase_id, p) in &self.new_purchases {
-                // A new purchase as it stands after the batch.
-                let patch = self.purchase_patches.get(purchase_id);
-                let block = |f: fn(&PurchasePatch) -> Option<u32>| patch.and_then(f).map(i64::from);
-                rows.as_mut()
-                    .write(&[
-                        &(*purchase_id as i64),
-                        &(p.offer_id as i64),
-                        &p.buyer.as_slice(),
-                        &p.buyer_pk.as_slice(),
-                        &Numeric(p.amount),
-                        &p.asset,
-                        &i32::from(p.fee_bps),
-                        &patch.and_then(|x| x.status).unwrap_or("paid"),
-                        &i64::from(p.delivery_deadline),
-                        &block(|x| x.dispute_deadline),
-                        &patch.and_then(|x| x.envelope.as_deref()),
-                        &i64::from(p.created_block),
-                        &block(|x| x.delivered_block),
-                        &block(|x| x.settled_block),
-                        &block(|x| x.refunded_block),
-                        &block(|x| x.disputed_block),
-                        &i64::from(
-                            patch.map_or(p.created_block, |x| x.updated_block.max(p.created_block)),
-                        ),
-                    ])
-                    .await?;
-            }
-            rows.finish().await?;
-        }
+    /// Changes of purchases that existed before the batch.
+    async fn update_purchases(&self, txn: &Transaction<'_>) -> Result<(), IndexerError> {
         let existing: Vec<_> = self
             .purchase_patches
             .iter()
@@ -730,6 +744,103 @@ impl Changes {
     }
 }
 
+/// A batch's new rows, one table after another, encoded for COPY.
+pub struct NewRows(Vec<CopyRows>);
+
+const OFFERS_COPY: &str = "offers (id, owner, content_root, header, key_commitment, price, asset, \
+    uri, title, description, tags, schema, size, bond, max_purchases, status, purchases, \
+    open_purchases, revenue, bond_released, created_block, updated_block)";
+const OFFERS_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::NUMERIC,
+    Type::BYTEA,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT_ARRAY,
+    Type::TEXT,
+    Type::INT8,
+    Type::NUMERIC,
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::NUMERIC,
+    Type::BOOL,
+    Type::INT8,
+    Type::INT8,
+];
+const PAYEES_COPY: &str = "payees (offer_id, position, account, bps)";
+const PAYEES_TYPES: &[Type] = &[Type::INT8, Type::INT2, Type::BYTEA, Type::INT4];
+const PURCHASES_COPY: &str = "purchases (id, offer_id, buyer, buyer_pk, amount, asset, fee_bps, \
+    status, delivery_deadline, dispute_deadline, envelope, created_block, delivered_block, \
+    settled_block, refunded_block, disputed_block, updated_block)";
+const PURCHASES_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::INT8,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::NUMERIC,
+    Type::BYTEA,
+    Type::INT4,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::BYTEA,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+];
+const SETTLEMENTS_COPY: &str = "settlements (purchase_id, offer_id, asset, fee, block_number)";
+const SETTLEMENTS_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::INT8,
+    Type::BYTEA,
+    Type::NUMERIC,
+    Type::INT8,
+];
+const PAYOUTS_COPY: &str = "payouts (purchase_id, position, account, amount)";
+const PAYOUTS_TYPES: &[Type] = &[Type::INT8, Type::INT2, Type::BYTEA, Type::NUMERIC];
+const REFUNDS_COPY: &str = "refunds (purchase_id, buyer, asset, amount, block_number)";
+const REFUNDS_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::NUMERIC,
+    Type::INT8,
+];
+const WITHDRAWALS_COPY: &str = "withdrawals (block_number, event_index, account, asset, amount)";
+const WITHDRAWALS_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::INT4,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::NUMERIC,
+];
+const DISPUTES_COPY: &str = "disputes (purchase_id, offer_id, buyer, kind, chunk_index, \
+    buyer_won, asset, refund, penalty, bond, revealed_key, block_number)";
+const DISPUTES_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::INT8,
+    Type::BYTEA,
+    Type::TEXT,
+    Type::INT8,
+    Type::BOOL,
+    Type::BYTEA,
+    Type::NUMERIC,
+    Type::NUMERIC,
+    Type::NUMERIC,
+    Type::BYTEA,
+    Type::INT8,
+];
+
 /// A change that names an offer or purchase the index has never seen.
 async fn missing(what: &str, txn: &Transaction<'_>, table: &str, ids: &[i64]) -> IndexerError {
     let sql = format!(
@@ -785,18 +896,6 @@ impl ToSql for Numeric {
     to_sql_checked!();
 }
 
-/// Starts a binary COPY into `into` ("table (columns)") with the columns' `types`.
-async fn copy_in(
-    txn: &Transaction<'_>,
-    into: &str,
-    types: &[Type],
-) -> Result<BinaryCopyInWriter, IndexerError> {
-    let sink = txn
-        .copy_in(&format!("COPY {into} FROM STDIN BINARY"))
-        .await?;
-    Ok(BinaryCopyInWriter::new(sink, types))
-}
-
 /// An offer being changed by the batch: created in it (fields set on the new row) or
 /// already in the table (fields set on its patch). Counters always go to the patch.
 enum OfferEdit<'a> {
@@ -840,178 +939,6 @@ struct DisputeRow {
     bond: u128,
     revealed_key: Option<[u8; 32]>,
     block: u32,
-}
-
-async fn write_disputes(
-    txn: &Transaction<'_>,
-    disputes: &[DisputeRow],
-) -> Result<(), IndexerError> {
-    if disputes.is_empty() {
-        return Ok(());
-    }
-    let rows = copy_in(
-        txn,
-        "disputes (purchase_id, offer_id, buyer, kind, chunk_index, buyer_won, asset, refund, \
-         penalty, bond, revealed_key, block_number)",
-        &[
-            Type::INT8,
-            Type::INT8,
-            Type::BYTEA,
-            Type::TEXT,
-            Type::INT8,
-            Type::BOOL,
-            Type::BYTEA,
-            Type::NUMERIC,
-            Type::NUMERIC,
-            Type::NUMERIC,
-            Type::BYTEA,
-            Type::INT8,
-        ],
-    )
-    .await?;
-    futures::pin_mut!(rows);
-    for d in disputes {
-        rows.as_mut()
-            .write(&[
-                &(d.purchase_id as i64),
-                &(d.offer_id as i64),
-                &d.buyer.as_slice(),
-                &d.kind,
-                &d.chunk_index.map(|i| i as i64),
-                &d.buyer_won,
-                &d.asset,
-                &Numeric(d.refund),
-                &Numeric(d.penalty),
-                &Numeric(d.bond),
-                &d.revealed_key.as_ref().map(|k| k.as_slice()),
-                &i64::from(d.block),
-            ])
-            .await?;
-    }
-    rows.finish().await?;
-    Ok(())
-}
-
-async fn write_settlements(
-    txn: &Transaction<'_>,
-    settlements: &[Settlement],
-) -> Result<(), IndexerError> {
-    if settlements.is_empty() {
-        return Ok(());
-    }
-    let rows = copy_in(
-        txn,
-        "settlements (purchase_id, offer_id, asset, fee, block_number)",
-        &[
-            Type::INT8,
-            Type::INT8,
-            Type::BYTEA,
-            Type::NUMERIC,
-            Type::INT8,
-        ],
-    )
-    .await?;
-    futures::pin_mut!(rows);
-    for (purchase_id, offer_id, asset, fee, block, _) in settlements {
-        rows.as_mut()
-            .write(&[
-                &(*purchase_id as i64),
-                &(*offer_id as i64),
-                asset,
-                &Numeric(*fee),
-                &i64::from(*block),
-            ])
-            .await?;
-    }
-    rows.finish().await?;
-    let rows = copy_in(
-        txn,
-        "payouts (purchase_id, position, account, amount)",
-        &[Type::INT8, Type::INT2, Type::BYTEA, Type::NUMERIC],
-    )
-    .await?;
-    futures::pin_mut!(rows);
-    for (purchase_id, _, _, _, _, payouts) in settlements {
-        for (position, (account, amount)) in payouts.iter().enumerate() {
-            rows.as_mut()
-                .write(&[
-                    &(*purchase_id as i64),
-                    &(position as i16),
-                    &account.as_slice(),
-                    &Numeric(*amount),
-                ])
-                .await?;
-        }
-    }
-    rows.finish().await?;
-    Ok(())
-}
-
-async fn write_refunds(txn: &Transaction<'_>, refunds: &[Refund]) -> Result<(), IndexerError> {
-    if refunds.is_empty() {
-        return Ok(());
-    }
-    let rows = copy_in(
-        txn,
-        "refunds (purchase_id, buyer, asset, amount, block_number)",
-        &[
-            Type::INT8,
-            Type::BYTEA,
-            Type::BYTEA,
-            Type::NUMERIC,
-            Type::INT8,
-        ],
-    )
-    .await?;
-    futures::pin_mut!(rows);
-    for (purchase_id, buyer, asset, amount, block) in refunds {
-        rows.as_mut()
-            .write(&[
-                &(*purchase_id as i64),
-                &buyer.as_slice(),
-                asset,
-                &Numeric(*amount),
-                &i64::from(*block),
-            ])
-            .await?;
-    }
-    rows.finish().await?;
-    Ok(())
-}
-
-async fn write_withdrawals(
-    txn: &Transaction<'_>,
-    withdrawals: &[Withdrawal],
-) -> Result<(), IndexerError> {
-    if withdrawals.is_empty() {
-        return Ok(());
-    }
-    let rows = copy_in(
-        txn,
-        "withdrawals (block_number, event_index, account, asset, amount)",
-        &[
-            Type::INT8,
-            Type::INT4,
-            Type::BYTEA,
-            Type::BYTEA,
-            Type::NUMERIC,
-        ],
-    )
-    .await?;
-    futures::pin_mut!(rows);
-    for (block, index, account, asset, amount) in withdrawals {
-        rows.as_mut()
-            .write(&[
-                &i64::from(*block),
-                &(*index as i32),
-                &account.as_slice(),
-                asset,
-                &Numeric(*amount),
-            ])
-            .await?;
-    }
-    rows.finish().await?;
-    Ok(())
 }
 
 async fn write_balances(
@@ -1137,20 +1064,23 @@ mod tests {
         values.extend((0..39).map(|p| 10u128.pow(p)));
         values.extend((1..39).map(|p| 10u128.pow(p) - 1));
         let txn = client.transaction().await.unwrap();
-        let rows = copy_in(&txn, "n (i, v)", &[Type::INT4, Type::NUMERIC])
-            .await
-            .unwrap();
-        futures::pin_mut!(rows);
-        for (i, v) in values.iter().enumerate() {
-            rows.as_mut()
-                .write(&[&(i as i32), &Numeric(*v)])
-                .await
-                .unwrap();
+        // Several pieces' worth of rows, so that the split into CopyData messages is
+        // crossed too.
+        const TYPES: &[Type] = &[Type::INT4, Type::NUMERIC];
+        let mut rows = CopyRows::new("n (i, v)", TYPES);
+        for round in 0..3_000 {
+            for (i, v) in values.iter().enumerate() {
+                rows.push(&[&((round * values.len() + i) as i32), &Numeric(*v)])
+                    .unwrap();
+            }
         }
-        rows.finish().await.unwrap();
+        assert_eq!(rows.send(&txn).await.unwrap(), 3_000 * values.len() as u64);
         txn.commit().await.unwrap();
         let back: Vec<String> = client
-            .query("SELECT v::text FROM n ORDER BY i", &[])
+            .query(
+                "SELECT v::text FROM n WHERE i < $1 ORDER BY i",
+                &[&(values.len() as i32)],
+            )
             .await
             .unwrap()
             .iter()
