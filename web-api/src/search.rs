@@ -15,7 +15,7 @@
 //!   the exact price in SQL, so only a price filter above 2^64 can shorten a page).
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,9 +23,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use tantivy::columnar::Column;
+use tantivy::columnar::{Column, StrColumn};
 use tantivy::directory::MmapDirectory;
 use tantivy::fastfield::AliveBitSet;
+use tantivy::index::SegmentId;
 use tantivy::query::{
     BooleanQuery, BoostQuery, EnableScoring, Occur, Query, QueryParser, TermQuery,
 };
@@ -171,6 +172,8 @@ pub struct SearchIndex {
     tokenizer: TextAnalyzer,
     applied: AtomicI64,
     marketplace: Mutex<Option<String>>,
+    /// Each live segment's fast-field columns, opened once rather than on every search.
+    columns: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
 }
 
 fn saturate(price: u128) -> u64 {
@@ -228,6 +231,7 @@ impl SearchIndex {
             tokenizer,
             applied: AtomicI64::new(applied),
             marketplace: Mutex::new(marketplace),
+            columns: Mutex::new(HashMap::new()),
         };
         if applied == 0 {
             // No usable commit: start from an empty index.
@@ -281,7 +285,7 @@ impl SearchIndex {
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
         commit.commit()?;
-        self.reader.reload()?;
+        self.reload()?;
         self.applied.store(0, Ordering::SeqCst);
         *self.marketplace.lock().expect("marketplace lock") = marketplace;
         Ok(())
@@ -399,7 +403,7 @@ impl SearchIndex {
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
         commit.commit()?;
-        self.reader.reload()?;
+        self.reload()?;
         self.applied.store(last, Ordering::SeqCst);
         *self.marketplace.lock().expect("marketplace lock") = marketplace;
         Ok(())
@@ -459,10 +463,11 @@ impl SearchIndex {
         let mut ranked: TopHits<ScoreOrd> = TopHits::new(wanted);
         let mut sorted: TopHits<u64> = TopHits::new(wanted);
         for segment in searcher.segment_readers() {
-            let Some(filter) = SegmentFilter::new(segment, filters)? else {
+            let columns = self.columns_of(segment)?;
+            let Some(filter) = SegmentFilter::new(segment, &columns, filters)? else {
                 continue;
             };
-            let ids = segment.fast_fields().u64("id")?;
+            let ids = &columns.id;
             if scoring {
                 weight.for_each_pruning(Score::MIN, segment, &mut |doc, score| {
                     if filter.accepts(doc) {
@@ -476,7 +481,7 @@ impl SearchIndex {
                     ranked.floor().map_or(Score::MIN, |s| s.0 / scale)
                 })?;
             } else {
-                let prices = segment.fast_fields().u64("price")?;
+                let prices = &columns.price;
                 weight.for_each_no_score(segment, &mut |docs| {
                     for &doc in docs {
                         if !filter.accepts(doc) {
@@ -513,6 +518,42 @@ impl SearchIndex {
                 .collect()
         };
         Ok(hits.into_iter().skip(offset).collect())
+    }
+
+    /// `segment`'s fast-field columns, from the cache or opened now. Opening one decodes
+    /// its header and, for a string column, its dictionary's index: per search and
+    /// segment that was most of the time a search for a rare word took.
+    fn columns_of(&self, segment: &SegmentReader) -> Result<Arc<SegmentColumns>, SearchError> {
+        let id = segment.segment_id();
+        if let Some(found) = self.columns.lock().expect("columns lock").get(&id) {
+            return Ok(Arc::clone(found));
+        }
+        // Opened outside the lock; two searches may both open a new segment's columns,
+        // and the second's copy is simply dropped.
+        let opened = Arc::new(SegmentColumns::open(segment)?);
+        self.columns
+            .lock()
+            .expect("columns lock")
+            .insert(id, Arc::clone(&opened));
+        Ok(opened)
+    }
+
+    /// Reloads the searcher after a commit and forgets the columns of segments that
+    /// merges or deletions of everything removed.
+    fn reload(&self) -> Result<(), SearchError> {
+        self.reader.reload()?;
+        let live: HashSet<SegmentId> = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        self.columns
+            .lock()
+            .expect("columns lock")
+            .retain(|id, _| live.contains(id));
+        Ok(())
     }
 
     /// The text part of a search. A query of plain words becomes one flat union of
@@ -645,6 +686,30 @@ impl<K: Ord + Copy> TopHits<K> {
 /// A string fast field's ordinal column and the ordinals of some of its values.
 type ColumnOrds = (Column<u64>, Vec<u64>);
 
+/// One segment's fast-field columns (cheap to clone: the data stays in the index's files).
+struct SegmentColumns {
+    id: Column<u64>,
+    price: Column<u64>,
+    status: Option<StrColumn>,
+    asset: Option<StrColumn>,
+    owner: Option<StrColumn>,
+    tag: Option<StrColumn>,
+}
+
+impl SegmentColumns {
+    fn open(segment: &SegmentReader) -> Result<Self, SearchError> {
+        let fast = segment.fast_fields();
+        Ok(Self {
+            id: fast.u64("id")?,
+            price: fast.u64("price")?,
+            status: fast.str("status")?,
+            asset: fast.str("asset")?,
+            owner: fast.str("owner")?,
+            tag: fast.str("tag")?,
+        })
+    }
+}
+
 /// The filters of a search, resolved against one segment's fast fields.
 struct SegmentFilter {
     alive: Option<AliveBitSet>,
@@ -659,12 +724,17 @@ struct SegmentFilter {
 impl SegmentFilter {
     /// `None` when no document of the segment can match (a required value is absent
     /// from its dictionary).
-    fn new(segment: &SegmentReader, filters: &Filters) -> Result<Option<Self>, SearchError> {
-        let fast = segment.fast_fields();
-        // The column of a string field and the ordinals of `values` in it; `None` when
-        // the segment has the field or one of the values nowhere.
-        let ords_of = |field: &str, values: &[String]| -> Result<Option<ColumnOrds>, SearchError> {
-            let Some(column) = fast.str(field)? else {
+    fn new(
+        segment: &SegmentReader,
+        columns: &SegmentColumns,
+        filters: &Filters,
+    ) -> Result<Option<Self>, SearchError> {
+        // A string column's ordinals and those of `values` in it; `None` when the segment
+        // has the column or one of the values nowhere.
+        let ords_of = |column: &Option<StrColumn>,
+                       values: &[String]|
+         -> Result<Option<ColumnOrds>, SearchError> {
+            let Some(column) = column else {
                 return Ok(None);
             };
             let mut ords = Vec::with_capacity(values.len());
@@ -688,28 +758,28 @@ impl SegmentFilter {
             tags: None,
             price: None,
         };
-        for (slot, field, value) in [
-            (&mut filter.status, "status", filters.status.clone()),
+        for (slot, column, value) in [
+            (&mut filter.status, &columns.status, filters.status.clone()),
             (
                 &mut filter.asset,
-                "asset",
+                &columns.asset,
                 filters.asset.as_deref().map(hex::encode),
             ),
             (
                 &mut filter.owner,
-                "owner",
+                &columns.owner,
                 filters.owner.as_deref().map(hex::encode),
             ),
         ] {
             if let Some(value) = value {
-                match ords_of(field, &[value])? {
+                match ords_of(column, &[value])? {
                     Some((column, ords)) => *slot = Some((column, ords[0])),
                     None => return Ok(None),
                 }
             }
         }
         if !filters.tags.is_empty() {
-            match ords_of("tag", &filters.tags)? {
+            match ords_of(&columns.tag, &filters.tags)? {
                 Some(found) => filter.tags = Some(found),
                 None => return Ok(None),
             }
@@ -720,7 +790,7 @@ impl SegmentFilter {
             if low > high {
                 return Ok(None);
             }
-            filter.price = Some((fast.u64("price")?, low, high));
+            filter.price = Some((columns.price.clone(), low, high));
         }
         Ok(Some(filter))
     }
@@ -975,6 +1045,83 @@ mod tests {
             SearchOrder::PriceDesc => hits.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0))),
         }
         hits
+    }
+
+    /// Each segment's columns are opened once and forgotten when a merge retires the
+    /// segment; searches answer the same before and after.
+    #[test]
+    fn segment_columns_are_cached_until_a_merge_retires_them() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let index = SearchIndex::open(None).unwrap();
+        let mut seq = 0;
+        for commit in 0..4u64 {
+            let docs: Vec<OfferDoc> = (0..200)
+                .map(|i| {
+                    seq += 1;
+                    random_offer(&mut rng, commit * 200 + i + 1, seq)
+                })
+                .collect();
+            index.apply_blocking(&docs, None).unwrap();
+        }
+        let live = || -> HashSet<SegmentId> {
+            index
+                .reader
+                .searcher()
+                .segment_readers()
+                .iter()
+                .map(SegmentReader::segment_id)
+                .collect()
+        };
+        let cached =
+            || -> HashSet<SegmentId> { index.columns.lock().unwrap().keys().copied().collect() };
+        assert!(live().len() > 1);
+        assert!(cached().is_empty(), "nothing is opened before a search");
+        let filters = Filters {
+            status: Some("active".into()),
+            tags: vec!["health".into()],
+            ..Filters::default()
+        };
+        let search = || -> Vec<(u64, u32)> {
+            index
+                .search("heart rate", &filters, SearchOrder::Relevance, 0, 50)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.id, (h.score.unwrap() * 1e4) as u32))
+                .collect()
+        };
+        let before = search();
+        assert!(!before.is_empty());
+        assert_eq!(cached(), live(), "each searched segment's columns are kept");
+        let opened: Vec<Arc<SegmentColumns>> =
+            index.columns.lock().unwrap().values().cloned().collect();
+        assert_eq!(search(), before);
+        assert!(
+            index
+                .columns
+                .lock()
+                .unwrap()
+                .values()
+                .all(|c| opened.iter().any(|o| Arc::ptr_eq(o, c))),
+            "a second search opens nothing again"
+        );
+
+        // Merge every segment into one, as tantivy's merge policy does in the background.
+        let segments: Vec<SegmentId> = live().into_iter().collect();
+        index
+            .writer
+            .lock()
+            .unwrap()
+            .merge(&segments)
+            .wait()
+            .unwrap();
+        index.reload().unwrap();
+        assert_eq!(live().len(), 1);
+        assert!(
+            cached().is_empty(),
+            "the retired segments' columns are dropped"
+        );
+        assert_eq!(search(), before);
+        assert_eq!(cached(), live());
     }
 
     #[test]
