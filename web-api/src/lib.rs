@@ -287,6 +287,11 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         .route("/metrics", get(status::metrics))
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(openapi::docs))
+        .route(
+            "/docs/swagger-ui-bundle.js",
+            get(openapi::swagger_ui_script),
+        )
+        .route("/docs/swagger-ui.css", get(openapi::swagger_ui_style))
         .route("/", get(page))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

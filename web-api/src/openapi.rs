@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations so it cannot drift
 //! from them, and a page that browses it.
 
-use axum::response::Html;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -52,7 +53,36 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// `GET /docs`: Swagger UI (from its CDN) over `/openapi.json`.
+/// `GET /docs`: Swagger UI over `/openapi.json`.
 pub async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))
+}
+
+/// `GET /docs/swagger-ui-bundle.js`: Swagger UI's script, vendored
+/// (web-api/assets/swagger-ui) and compiled in, so that the page loads nothing from
+/// another origin.
+pub async fn swagger_ui_script() -> impl IntoResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js"),
+    )
+}
+
+/// `GET /docs/swagger-ui.css`: Swagger UI's style sheet, vendored with its script.
+pub async fn swagger_ui_style() -> impl IntoResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/swagger-ui/swagger-ui.css"),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static [u8]) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            // The files change only with the binary.
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
 }

@@ -366,7 +366,30 @@ async fn every_route_over_the_indexed_marketplace() {
     assert_eq!(document, generated);
     let (status, page) = api.get("/docs").await;
     assert_eq!(status, 200);
-    assert!(page.as_str().unwrap().contains("/openapi.json"));
+    let page = page.as_str().unwrap();
+    assert!(page.contains("/openapi.json"));
+    // Swagger UI comes from the API itself, not from another origin.
+    assert!(!page.contains("https://"), "{page}");
+    for (asset, content_type, starts) in [
+        (
+            "/docs/swagger-ui-bundle.js",
+            "text/javascript; charset=utf-8",
+            "/*!",
+        ),
+        (
+            "/docs/swagger-ui.css",
+            "text/css; charset=utf-8",
+            ".swagger-ui",
+        ),
+    ] {
+        assert!(page.contains(asset), "{asset} in {page}");
+        let response = reqwest::get(format!("{}{asset}", api.base)).await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        assert_eq!(response.headers()["content-type"], content_type, "{asset}");
+        let body = response.text().await.unwrap();
+        let head: String = body.chars().take(80).collect();
+        assert!(body.trim_start().starts_with(starts), "{asset}: {head}");
+    }
     // The read-only web page.
     let (status, page) = api.get("/").await;
     assert_eq!(status, 200);

@@ -3,7 +3,8 @@
 //! installs): the API serves the page over a database that the real indexer filled from
 //! the marketplace's whole story on the in-process runtime; the browser searches, opens
 //! an offer, looks up a disputed purchase, and saves a screenshot under
-//! `$CARGO_TARGET_DIR/artifacts/web-page.png`.
+//! `$CARGO_TARGET_DIR/artifacts/web-page.png`; then the API's docs page (Swagger UI,
+//! served by the API) shows the operations (`api-docs.png`).
 
 mod common;
 
@@ -226,6 +227,24 @@ async fn the_page_searches_opens_an_offer_and_shows_a_disputed_purchase() {
         let path = artifacts().join("web-page.png");
         std::fs::write(&path, &png).unwrap();
         println!("screenshot: {} ({} bytes)", path.display(), png.len());
+
+        // The API's docs: Swagger UI, served by the API itself (nothing from another
+        // origin), renders the OpenAPI document's operations.
+        browser.goto(&format!("{}/docs", api.base)).await.unwrap();
+        text_of(&browser, ".swagger-ui .info .title", "Datamarket").await;
+        let operations = text_of(&browser, ".swagger-ui", "/v1/purchases/{id}").await;
+        for path in [
+            "/v1/offers",
+            "/v1/accounts/{address}/balances",
+            "/v1/events",
+        ] {
+            assert!(
+                operations.contains(path),
+                "{path} in the docs: {operations}"
+            );
+        }
+        let png = browser.screenshot().await.unwrap();
+        std::fs::write(artifacts().join("api-docs.png"), &png).unwrap();
     };
     // Close the session whether or not the checks held, so no Chromium is left behind.
     let outcome = std::panic::AssertUnwindSafe(result).catch_unwind().await;
