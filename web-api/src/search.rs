@@ -27,6 +27,7 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::directory::MmapDirectory;
 use tantivy::fastfield::AliveBitSet;
 use tantivy::index::SegmentId;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{
     BooleanQuery, BoostQuery, EnableScoring, Occur, Query, QueryParser, TermQuery,
 };
@@ -41,6 +42,8 @@ use tokio_postgres::{AsyncMessage, NoTls};
 
 /// Offers read from Postgres per tantivy commit while catching up.
 const PAGE: i64 = 5_000;
+/// A catch-up more pages behind than this is a bulk load (see `catch_up_pages`).
+const BULK_PAGES: i64 = 10;
 /// Bump when the schema or what goes into it changes: an index of another version is
 /// rebuilt from Postgres.
 const INDEX_VERSION: u32 = 2;
@@ -334,31 +337,27 @@ impl SearchIndex {
                 .await
                 .expect("reset task")?;
         }
-        let mut total = 0;
-        for _ in 0..max_pages {
-            let after = self.applied();
-            let rows = client
-                .query(
-                    "SELECT id, owner, asset, price::text, title, description, tags, status, \
-                     change_seq FROM offers WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
-                    &[&after, &page],
-                )
-                .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let n = rows.len();
-            let docs: Vec<OfferDoc> = rows.iter().map(OfferDoc::from_row).collect();
-            let this = Arc::clone(self);
-            let m = marketplace.clone();
-            tokio::task::spawn_blocking(move || this.apply_blocking(&docs, m))
-                .await
-                .expect("apply task")?;
-            total += n;
-            if (n as i64) < page {
-                break;
-            }
+        // A catch-up many pages behind (the first build, a long outage) is a bulk load:
+        // its pages are committed without merging and made searchable every
+        // `BULK_PAGES` pages (a reload opens every segment, so one per page would cost
+        // the square of the pages), then merged into one segment.
+        let bulk = latest - self.applied() > BULK_PAGES * page;
+        if bulk {
+            self.writer
+                .lock()
+                .expect("search writer lock")
+                .set_merge_policy(Box::new(NoMergePolicy));
         }
+        let caught_up = self
+            .catch_up_loop(&client, marketplace, page, max_pages, bulk)
+            .await;
+        if bulk {
+            // What the last pages committed, searchable before the merge ends.
+            let reloaded = self.reload();
+            self.merge_in_background();
+            reloaded?;
+        }
+        let total = caught_up?;
         if total > 0 {
             tracing::debug!(
                 applied = self.applied(),
@@ -369,16 +368,129 @@ impl SearchIndex {
         Ok(total)
     }
 
+    /// Applies up to `max_pages` pages of changes, a commit each; returns the rows. The
+    /// next page is read from Postgres while the index takes the current one.
+    async fn catch_up_loop(
+        self: &Arc<Self>,
+        client: &deadpool_postgres::Object,
+        marketplace: Option<String>,
+        page: i64,
+        max_pages: usize,
+        bulk: bool,
+    ) -> Result<usize, SearchError> {
+        let changes_after = |after: i64| async move {
+            let rows = client
+                .query(
+                    "SELECT id, owner, asset, price::text, title, description, tags, status, \
+                     change_seq FROM offers WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
+                    &[&after, &page],
+                )
+                .await?;
+            Ok::<_, SearchError>(rows.iter().map(OfferDoc::from_row).collect::<Vec<_>>())
+        };
+        let mut total = 0;
+        // A bulk load into an empty index deletes only what it added itself.
+        let mut added_since_empty = (bulk && self.is_empty()).then(HashSet::new);
+        let mut docs = changes_after(self.applied()).await?;
+        for pages in 1..=max_pages {
+            let Some(last) = docs.last().map(|d| d.change_seq) else {
+                break;
+            };
+            let n = docs.len();
+            let this = Arc::clone(self);
+            let m = marketplace.clone();
+            let reload = !bulk || pages as i64 % BULK_PAGES == 0;
+            let mut added = added_since_empty.take();
+            let apply = tokio::task::spawn_blocking(move || {
+                let applied = this.apply_blocking(&docs, m, reload, added.as_mut());
+                (applied, added)
+            });
+            let full = n as i64 == page;
+            let (applied, next) = tokio::join!(apply, async {
+                if full {
+                    changes_after(last).await
+                } else {
+                    Ok(Vec::new())
+                }
+            });
+            let (applied, added) = applied.expect("apply task");
+            added_since_empty = added;
+            applied?;
+            total += n;
+            docs = next?;
+        }
+        Ok(total)
+    }
+
+    /// After a bulk load: merges every segment into one on a thread of its own (searches
+    /// go on over the segments as they are meanwhile), then merges as usual again.
+    /// A search does per-segment work (each word's dictionary lookups, the postings'
+    /// setup), so at a million offers it runs 10-60 % faster on one segment than on the
+    /// four to twenty that merging along the way leaves.
+    fn merge_in_background(self: &Arc<Self>) {
+        let mut writer = self.writer.lock().expect("search writer lock");
+        let segments = match writer.index().searchable_segment_ids() {
+            Ok(segments) => segments,
+            Err(e) => {
+                tracing::warn!("search index: listing segments to merge: {e}");
+                Vec::new()
+            }
+        };
+        let merge = (segments.len() > 1).then(|| writer.merge(&segments));
+        drop(writer);
+        let this = Arc::clone(self);
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            if let Some(merge) = merge {
+                match merge.wait() {
+                    Ok(_) => tracing::info!(
+                        "search index: {} segments merged into one in {:.1} s",
+                        segments.len(),
+                        started.elapsed().as_secs_f64()
+                    ),
+                    Err(e) => tracing::warn!("search index: merging after a bulk load: {e}"),
+                }
+            }
+            this.writer
+                .lock()
+                .expect("search writer lock")
+                .set_merge_policy(Box::new(LogMergePolicy::default()));
+            if let Err(e) = this.reload() {
+                tracing::warn!("search index: reloading after the merge: {e}");
+            }
+        });
+    }
+
+    /// How many segments the index's searcher reads (one after a bulk load's merge).
+    pub fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
+    /// Adds (or replaces) `docs` and commits; `reload` makes the commit searchable at
+    /// once (a bulk load reloads only now and then: each reload opens every segment).
+    ///
+    /// Each document replaces the offer's earlier one by a delete of its id, which the
+    /// commit applies to every segment. A build into an empty index passes the ids it
+    /// has added so far as `added_since_empty`, and only those are deleted: an offer
+    /// changed during the build comes again in a later page.
     fn apply_blocking(
         &self,
         docs: &[OfferDoc],
         marketplace: Option<String>,
+        reload: bool,
+        mut added_since_empty: Option<&mut HashSet<u64>>,
     ) -> Result<(), SearchError> {
         let f = self.fields;
         let mut writer = self.writer.lock().expect("search writer lock");
         let mut last = self.applied();
         for d in docs {
-            writer.delete_term(Term::from_field_u64(f.id, d.id));
+            let earlier = match added_since_empty.as_deref_mut() {
+                Some(added) => !added.insert(d.id),
+                None => true,
+            };
+            if earlier {
+                writer.delete_term(Term::from_field_u64(f.id, d.id));
+            }
             let mut document = doc!(
                 f.id => d.id,
                 f.title => d.title.clone(),
@@ -403,7 +515,9 @@ impl SearchIndex {
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
         commit.commit()?;
-        self.reload()?;
+        if reload {
+            self.reload()?;
+        }
         self.applied.store(last, Ordering::SeqCst);
         *self.marketplace.lock().expect("marketplace lock") = marketplace;
         Ok(())
@@ -1047,6 +1161,42 @@ mod tests {
         hits
     }
 
+    /// A build into an empty index deletes only ids it added itself, and an offer that
+    /// comes again in a later page (changed during the build) replaces its first copy.
+    #[test]
+    fn a_build_from_empty_replaces_what_it_added_and_nothing_else() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let index = SearchIndex::open(None).unwrap();
+        let mut added = HashSet::new();
+        let first: Vec<OfferDoc> = (1..=50)
+            .map(|id| random_offer(&mut rng, id, id as i64))
+            .collect();
+        index
+            .apply_blocking(&first, None, true, Some(&mut added))
+            .unwrap();
+        // Offer 7 again, renamed, and 50 new ones.
+        let mut again = random_offer(&mut rng, 7, 51);
+        again.title = "zebrafish".into();
+        let second: Vec<OfferDoc> = std::iter::once(again)
+            .chain((51..=100).map(|id| random_offer(&mut rng, id, id as i64 + 1)))
+            .collect();
+        index
+            .apply_blocking(&second, None, true, Some(&mut added))
+            .unwrap();
+        assert_eq!(index.len(), 100, "offer 7 once");
+        assert_eq!(added.len(), 100);
+        let hits = index
+            .search(
+                "zebrafish",
+                &Filters::default(),
+                SearchOrder::Relevance,
+                0,
+                10,
+            )
+            .unwrap();
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [7]);
+    }
+
     /// Each segment's columns are opened once and forgotten when a merge retires the
     /// segment; searches answer the same before and after.
     #[test]
@@ -1061,7 +1211,7 @@ mod tests {
                     random_offer(&mut rng, commit * 200 + i + 1, seq)
                 })
                 .collect();
-            index.apply_blocking(&docs, None).unwrap();
+            index.apply_blocking(&docs, None, true, None).unwrap();
         }
         let live = || -> HashSet<SegmentId> {
             index
@@ -1143,7 +1293,7 @@ mod tests {
                     random_offer(&mut rng, id, seq)
                 })
                 .collect();
-            index.apply_blocking(&docs, None).unwrap();
+            index.apply_blocking(&docs, None, true, None).unwrap();
         }
         assert!(index.reader.searcher().segment_readers().len() > 1);
 

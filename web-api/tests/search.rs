@@ -275,3 +275,74 @@ async fn a_catch_up_stopped_between_commits_resumes_after_the_last_commit() {
     drop((index, pool, client));
     database.drop_now().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_catch_up_ends_merged_into_one_segment() {
+    let (database, client) = database("dm_web_bulk").await;
+    insert_offers(&client, 250, &[1; 32], &[2; 32], &[3; 32]).await;
+    let pool = web_api::pool(&database.url, 2).unwrap();
+    let index = web_api::search::SearchIndex::open(None).unwrap();
+    // 25 pages behind: a bulk load, a commit (a segment) a page, then one merge.
+    assert_eq!(
+        index.catch_up_pages(&pool, 10, usize::MAX).await.unwrap(),
+        250
+    );
+    let started = std::time::Instant::now();
+    while index.segments() > 1 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "still {} segments",
+            index.segments()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(index.segments(), 1);
+    assert_eq!(index.len(), 250, "every offer once");
+    let everything = web_api::search::Filters::default();
+    let hits = index
+        .search(
+            "listing",
+            &everything,
+            web_api::search::SearchOrder::Newest,
+            0,
+            300,
+        )
+        .unwrap();
+    assert_eq!(hits.len(), 250);
+    assert_eq!(hits[0].id, 250);
+
+    // Merging goes on as usual afterwards: small catch-ups commit a segment each, and
+    // tantivy's merge policy, back in force, merges them along the way.
+    for id in 1..=16i64 {
+        client
+            .execute(
+                "UPDATE offers SET title = 'Renamed listing', \
+                 change_seq = nextval('offer_change_seq') WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        assert_eq!(index.catch_up(&pool).await.unwrap(), 1);
+    }
+    let started = std::time::Instant::now();
+    while index.segments() > 8 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "16 small commits left {} segments: nothing merges them",
+            index.segments()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Merged segments are seen at the next commit's reload.
+        client
+            .execute(
+                "UPDATE offers SET change_seq = nextval('offer_change_seq') WHERE id = 17",
+                &[],
+            )
+            .await
+            .unwrap();
+        index.catch_up(&pool).await.unwrap();
+    }
+    assert_eq!(index.len(), 250);
+    drop((index, pool, client));
+    database.drop_now().await.unwrap();
+}
