@@ -52,7 +52,7 @@ async fn prepare_blocking(
     let watched = watched.clone();
     tokio::task::spawn_blocking(move || prepare(&watched, &blocks, after, fee_recipient))
         .await
-        .map_err(|e| IndexerError::Chain(format!("a prepare task failed: {e}")))?
+        .map_err(|e| IndexerError::Inconsistent(format!("preparing a batch failed: {e}")))?
 }
 
 /// Migrates, takes the writer lock, and follows the chain until an error (or `stop_at`).
@@ -86,7 +86,7 @@ pub async fn follow(
         let end = head_number.min(next.saturating_add(batch_size - 1));
         let batch = match pending.take() {
             Some((start, task)) if start == next => task.await.map_err(|e| {
-                IndexerError::Chain(format!("a fetch-and-prepare task failed: {e}"))
+                IndexerError::Inconsistent(format!("fetching and preparing a batch failed: {e}"))
             })??,
             _ => {
                 let blocks = source.fetch(next..=end).await?;
