@@ -250,8 +250,7 @@ async fn main() -> anyhow::Result<()> {
     let cpu_before = cpu();
     let txn = client.transaction().await?;
     let mut copy_rows = CopyRows::new(
-        "raw_copy (block_number, event_index, block_hash, \
-        extrinsic_index, contract, name, topics, data, payload)",
+        indexer::RAW_COPY.replacen("raw_events", "raw_copy", 1),
         indexer::RAW_TYPES,
     );
     for r in &rows {

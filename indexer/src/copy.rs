@@ -7,6 +7,8 @@
 //! `BinaryCopyInWriter`, 4 KiB at a time) cost a write and a cross-thread wakeup per
 //! piece.
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, BytesMut};
 use futures::SinkExt;
 use tokio_postgres::types::{IsNull, ToSql, Type};
@@ -22,7 +24,7 @@ const PIECE: usize = 1 << 20;
 /// Rows for one table, encoded.
 pub struct CopyRows {
     /// "table (column, ...)".
-    into: &'static str,
+    into: Cow<'static, str>,
     types: &'static [Type],
     buf: BytesMut,
     rows: usize,
@@ -30,11 +32,11 @@ pub struct CopyRows {
 
 impl CopyRows {
     /// No rows yet, for the columns `into` ("table (column, ...)") of `types`.
-    pub fn new(into: &'static str, types: &'static [Type]) -> Self {
+    pub fn new(into: impl Into<Cow<'static, str>>, types: &'static [Type]) -> Self {
         let mut buf = BytesMut::with_capacity(HEADER.len() + 2);
         buf.put_slice(HEADER);
         Self {
-            into,
+            into: into.into(),
             types,
             buf,
             rows: 0,

@@ -124,6 +124,8 @@ pub async fn apply_blocks(
     blocks: &[Block],
 ) -> Result<Applied, IndexerError> {
     let cursor = db::cursor(&*client, false).await?;
+    // Checked here too (write_prepared checks it in its transaction): another market's
+    // database must say so, not fail on its blocks as a fork or gap.
     if let Some(cursor) = &cursor {
         same_marketplace(cursor, watched)?;
     }
