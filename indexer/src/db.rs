@@ -16,6 +16,9 @@ mod embedded {
 /// locks are per database, so indexers of different databases never wait on each other.
 pub const WRITER_LOCK: i64 = 0x444d_494e_4445_5800;
 
+/// The advisory lock key held while migrating ("DMMIGRAT" as a number).
+pub const MIGRATION_LOCK: i64 = 0x444d_4d49_4752_4154;
+
 /// Channel notified, in the batch's transaction, when offers changed; the payload is the
 /// highest `offers.change_seq` written. The web API's search index listens on it.
 pub const OFFERS_CHANNEL: &str = "datamarket_offers";
@@ -72,8 +75,21 @@ pub fn describe(config: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{db}")
 }
 
-/// Applies the migrations in `migrations/` that this database has not seen.
+/// Applies the migrations in `migrations/` that this database has not seen, one
+/// migrating session at a time: refinery takes no lock of its own, and two programs
+/// starting on an empty database would both create the tables, and one fail.
 pub async fn migrate(client: &mut Client) -> Result<(), IndexerError> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = run_migrations(client).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    result
+}
+
+async fn run_migrations(client: &mut Client) -> Result<(), IndexerError> {
     let report = embedded::migrations::runner()
         .run_async(client)
         .await

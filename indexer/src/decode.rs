@@ -101,7 +101,10 @@ impl Watched {
         };
         let decoded = if is_market {
             match MarketEvent::decode(signature, &event.data) {
-                Some(Ok(market)) => Ok(Decoded::Market(Box::new(market))),
+                Some(Ok(mut market)) => {
+                    storable_text(&mut market);
+                    Ok(Decoded::Market(Box::new(market)))
+                }
                 Some(Err(e)) => Err(format!("the bytes do not decode as its event: {e}")),
                 None => Err(format!(
                     "no marketplace event has the signature topic 0x{}",
@@ -119,6 +122,29 @@ impl Watched {
             Err(reason) => Classified::Undecodable(reason),
         }
     }
+}
+
+/// Makes an event's texts storable in Postgres. The contract accepts any UTF-8, and
+/// U+0000 is UTF-8, but Postgres text and jsonb cannot hold it: one offer with a NUL in
+/// its title would fail its batch on every restart and stop the index for everyone. Each
+/// NUL becomes U+FFFD (the replacement character); `raw_events.data` keeps the bytes as
+/// emitted, and a rebuild decodes them through here again, so it ends the same.
+fn storable_text(event: &mut MarketEvent) {
+    fn clean(text: &mut String) {
+        if text.contains('\0') {
+            *text = text.replace('\0', "\u{FFFD}");
+        }
+    }
+    let (uri, metadata) = match event {
+        MarketEvent::OfferCreated(e) => (&mut e.uri, &mut e.metadata),
+        MarketEvent::OfferMetadataUpdated(e) => (&mut e.uri, &mut e.metadata),
+        _ => return,
+    };
+    clean(uri);
+    clean(&mut metadata.title);
+    clean(&mut metadata.description);
+    clean(&mut metadata.schema);
+    metadata.tags.iter_mut().for_each(clean);
 }
 
 fn decode_token(signature: &[u8; 32], data: &[u8]) -> Result<TokenEvent, String> {

@@ -1,4 +1,4 @@
-//! The indexer's loop: migrate, take the writer lock (or wait as a standby), catch up
+//! The indexer's loop: take the writer lock (or wait as a standby), migrate, catch up
 //! from the cursor to the finalized head in batches, then follow the head.
 //!
 //! Fetching and preparing (decoding, folding, encoding) the next batch overlaps with
@@ -19,6 +19,9 @@ pub struct Options {
     pub start_block: u32,
     /// Blocks per transaction.
     pub batch_size: u32,
+    /// Events per transaction, at most: a batch ends at the block that reaches this many
+    /// (at least one block a batch). Two batches are in memory at once.
+    pub batch_events: usize,
     /// How often to look for a new finalized head once caught up.
     pub poll: Duration,
     /// How often a standby tries the writer lock.
@@ -32,6 +35,7 @@ impl Default for Options {
         Self {
             start_block: 1,
             batch_size: 500,
+            batch_events: 20_000,
             poll: Duration::from_millis(500),
             standby_poll: Duration::from_secs(1),
             stop_at: None,
@@ -55,16 +59,19 @@ async fn prepare_blocking(
         .map_err(|e| IndexerError::Inconsistent(format!("preparing a batch failed: {e}")))?
 }
 
-/// Migrates, takes the writer lock, and follows the chain until an error (or `stop_at`).
+/// Takes the writer lock, migrates, and follows the chain until an error (or `stop_at`).
 pub async fn follow(
     client: &mut Client,
     source: &BlockSource,
     watched: &Watched,
     options: &Options,
 ) -> Result<(), IndexerError> {
-    db::migrate(client).await?;
+    // The writer migrates: a standby of a newer version must not change the schema
+    // under the indexer that is writing.
     db::lock_writer(client, options.standby_poll).await?;
+    db::migrate(client).await?;
     let batch_size = options.batch_size.max(1);
+    let batch_events = options.batch_events.max(1);
     let mut progress = Progress::new();
     let mut pending: Option<Prefetch> = None;
     loop {
@@ -89,7 +96,7 @@ pub async fn follow(
                 IndexerError::Inconsistent(format!("fetching and preparing a batch failed: {e}"))
             })??,
             _ => {
-                let blocks = source.fetch(next..=end).await?;
+                let blocks = source.fetch_batch(next..=end, batch_events).await?;
                 let fee_recipient = store::fee_recipient(&*client).await?;
                 prepare_blocking(watched, blocks, cursor, fee_recipient).await?
             }
@@ -106,7 +113,7 @@ pub async fn follow(
             pending = Some((
                 start,
                 tokio::spawn(async move {
-                    let blocks = source.fetch(start..=stop).await?;
+                    let blocks = source.fetch_batch(start..=stop, batch_events).await?;
                     prepare_blocking(&watched, blocks, after, fee_recipient).await
                 }),
             ));

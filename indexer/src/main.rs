@@ -51,6 +51,11 @@ struct RunArgs {
     /// Blocks per database transaction.
     #[arg(long, env = "DATAMARKET_BATCH_SIZE", default_value_t = 500)]
     batch_size: u32,
+    /// Events per database transaction, at most: a batch ends early at the block that
+    /// reaches this many, which bounds the indexer's memory on busy chains (a batch is
+    /// written while the next one is fetched and prepared, so two are held at once).
+    #[arg(long, env = "DATAMARKET_BATCH_EVENTS", default_value_t = 20_000)]
+    batch_events: usize,
     /// Blocks fetched at once (node connections).
     #[arg(long, env = "DATAMARKET_CONCURRENCY", default_value_t = 8)]
     concurrency: usize,
@@ -142,6 +147,7 @@ async fn run(cli: Cli) -> Result<(), IndexerError> {
             let options = Options {
                 start_block: args.start_block,
                 batch_size: args.batch_size,
+                batch_events: args.batch_events,
                 stop_at: args.stop_at,
                 standby_poll: Duration::from_millis(500),
                 ..Options::default()

@@ -129,8 +129,20 @@ impl BlockSource {
 
     /// Fetches the blocks of `range` (all at or below the finalized head), in order.
     pub async fn fetch(&self, range: RangeInclusive<u32>) -> Result<Vec<Block>, IndexerError> {
+        self.fetch_batch(range, usize::MAX).await
+    }
+
+    /// Fetches the blocks of `range` in order, but stops after the block that brings the
+    /// events fetched to `max_events`: at least one block, and a batch's memory stays
+    /// bounded on a chain with very many events per block. The blocks fetched ahead of
+    /// the stop are dropped.
+    pub async fn fetch_batch(
+        &self,
+        range: RangeInclusive<u32>,
+        max_events: usize,
+    ) -> Result<Vec<Block>, IndexerError> {
         let concurrency = self.connections.len();
-        stream::iter(range)
+        let mut blocks = stream::iter(range)
             .map(|number| async move {
                 let block = self
                     .with(
@@ -155,8 +167,16 @@ impl BlockSource {
                     ))
                 })
             })
-            .buffered(concurrency)
-            .try_collect()
-            .await
+            .buffered(concurrency);
+        let mut fetched = Vec::new();
+        let mut events = 0usize;
+        while let Some(block) = blocks.try_next().await? {
+            events = events.saturating_add(block.events.len());
+            fetched.push(block);
+            if events >= max_events {
+                break;
+            }
+        }
+        Ok(fetched)
     }
 }

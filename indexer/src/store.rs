@@ -1001,7 +1001,25 @@ async fn write_token_balances(
          (SELECT 1 FROM updated u WHERE u.token = d.t AND u.account = d.a)",
         &[&token, &account, &received, &sent, &block],
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        // A token's transfers all indexed cannot make a balance negative: some were not.
+        if e.as_db_error()
+            .and_then(|db| db.constraint())
+            .is_some_and(|c| c == "token_balances_balance_check")
+        {
+            IndexerError::Inconsistent(
+                "a watched token's transfer would take a balance below zero: the token's \
+                 earlier transfers (its mint at least) are not in this index. A token \
+                 added with --token after indexing began, or a --start-block after the \
+                 token's deployment, does that; index from the token's deployment block \
+                 into a fresh database"
+                    .into(),
+            )
+        } else {
+            e.into()
+        }
+    })?;
     Ok(())
 }
 

@@ -345,6 +345,54 @@ async fn applying_blocks_again_changes_nothing_and_rebuild_matches_the_live_run(
     other.drop_now().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_ends_at_the_block_that_reaches_its_event_cap() {
+    let mut chain = InProcessChain::new();
+    let m = deploy(&mut chain);
+    every_event(&mut chain, &m);
+    let source = BlockSource::shared(shared(chain));
+    let blocks = all_blocks(&source).await;
+    let head = blocks.last().unwrap().header.number;
+    let first = blocks[0].header.number;
+
+    // Each cap: the batch is the shortest run of blocks from the first whose events
+    // reach it, or every block when none does.
+    for cap in [1, 2, 5, 17, usize::MAX] {
+        let batch = source.fetch_batch(first..=head, cap).await.unwrap();
+        let (mut expected, mut events) = (0, 0);
+        while expected < blocks.len() && events < cap {
+            events += blocks[expected].events.len();
+            expected += 1;
+        }
+        assert_eq!(batch[..], blocks[..expected], "cap {cap}");
+    }
+    // The caps above cut some batches short.
+    let short = source.fetch_batch(first..=head, 2).await.unwrap();
+    assert!(short.len() < blocks.len());
+
+    // Following with a cap of two events a transaction ends in the same rows as one
+    // batch of everything.
+    let (database, mut client) = fresh("dm_idx_capped").await;
+    let watched = m.watched();
+    let options = indexer::Options {
+        batch_size: 1_000,
+        batch_events: 2,
+        stop_at: Some(head),
+        ..indexer::Options::default()
+    };
+    indexer::follow(&mut client, &source, &watched, &options)
+        .await
+        .unwrap();
+    let (other, mut other_client) = fresh("dm_idx_uncapped").await;
+    apply_blocks(&mut other_client, &watched, &blocks)
+        .await
+        .unwrap();
+    assert_eq!(full_digest(&client).await, full_digest(&other_client).await);
+    drop((client, other_client));
+    database.drop_now().await.unwrap();
+    other.drop_now().await.unwrap();
+}
+
 /// Chain B shares chain A's first blocks, then diverges.
 fn diverging_chains() -> (InProcessChain, InProcessChain, Market) {
     let mut a = InProcessChain::new();
@@ -537,6 +585,106 @@ async fn malformed_event_bytes_go_to_the_undecodable_table() {
         db::cursor(&client, false).await.unwrap().unwrap().block,
         blocks.last().unwrap().reference()
     );
+    drop(client);
+    database.drop_now().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn texts_with_nul_characters_are_stored_and_do_not_stop_the_index() {
+    use chain::market_types::{Asset, Result as MarketResult};
+    let mut chain = InProcessChain::new();
+    let m = deploy(&mut chain);
+    let owner = chain::Signer::bob();
+    // The contract takes any UTF-8, NUL included; Postgres text and jsonb take no NUL.
+    let mut offer = new_offer(1, 10, Asset::Native, &[(owner.account_id(), 10_000)]);
+    offer.uri = "file:///blobs/\0.dmseal".into();
+    offer.metadata.title = "Steps\0 and more".into();
+    offer.metadata.description = "\0".into();
+    offer.metadata.tags = vec!["a\0b".into()];
+    offer.metadata.schema = "date\0steps".into();
+    let id =
+        call::<_, MarketResult<u64>>(&mut chain, &m.market, &owner, "create_offer", &offer, BOND)
+            .unwrap();
+    let mut metadata = offer.metadata.clone();
+    metadata.title = "Updated\0".into();
+    call::<_, MarketResult<()>>(
+        &mut chain,
+        &m.market,
+        &owner,
+        "update_metadata",
+        &(id, String::from("file:///blobs/\0b.dmseal"), metadata),
+        0,
+    )
+    .unwrap();
+    let source = BlockSource::shared(shared(chain));
+    let blocks = all_blocks(&source).await;
+    let (database, mut client) = fresh("dm_idx_nul").await;
+    let watched = m.watched();
+    apply_blocks(&mut client, &watched, &blocks).await.unwrap();
+
+    let row = client
+        .query_one(
+            "SELECT uri, title, description, tags, schema FROM offers WHERE id = $1",
+            &[&(id as i64)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "file:///blobs/\u{FFFD}b.dmseal");
+    assert_eq!(row.get::<_, String>(1), "Updated\u{FFFD}");
+    assert_eq!(row.get::<_, String>(2), "\u{FFFD}");
+    assert_eq!(row.get::<_, Vec<String>>(3), vec!["a\u{FFFD}b".to_string()]);
+    assert_eq!(row.get::<_, String>(4), "date\u{FFFD}steps");
+    // Both events are in the raw log as decoded (not undecodable), their bytes as emitted.
+    let raw: Vec<(String, Vec<u8>)> = client
+        .query(
+            "SELECT name, data FROM raw_events WHERE name LIKE 'Offer%' ORDER BY block_number, event_index",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let names: Vec<&str> = raw.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["OfferCreated", "OfferMetadataUpdated"]);
+    assert!(raw[0].1.windows(7).any(|w| w == b"Steps\0 "));
+    let undecodable: i64 = client
+        .query_one("SELECT count(*) FROM undecodable_events", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(undecodable, 0);
+    // A rebuild from the raw log ends the same.
+    let live = full_digest(&client).await;
+    indexer::rebuild(&mut client).await.unwrap();
+    assert_eq!(full_digest(&client).await, live);
+    drop(client);
+    database.drop_now().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_indexed_without_its_mint_stops_with_a_message_that_says_so() {
+    let mut chain = InProcessChain::new();
+    let m = deploy(&mut chain);
+    every_event(&mut chain, &m);
+    let source = BlockSource::shared(shared(chain));
+    let blocks = all_blocks(&source).await;
+    // From the block after the token's first event (its mint): its holders spend what
+    // this index never saw them receive.
+    let minted = blocks
+        .iter()
+        .position(|b| b.events.iter().any(|e| e.contract == m.token.address))
+        .unwrap();
+    let (database, mut client) = fresh("dm_idx_nomint").await;
+    let err = apply_blocks(&mut client, &m.watched(), &blocks[minted + 1..])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IndexerError::Inconsistent(_)), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("below zero"), "{message}");
+    assert!(message.contains("deployment block"), "{message}");
+    // Nothing of the batch was written.
+    assert!(db::cursor(&client, false).await.unwrap().is_none());
     drop(client);
     database.drop_now().await.unwrap();
 }
