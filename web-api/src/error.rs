@@ -107,6 +107,9 @@ impl From<indexer::IndexerError> for ApiError {
 
 impl From<crate::search::SearchError> for ApiError {
     fn from(e: crate::search::SearchError) -> Self {
+        if let crate::search::SearchError::BadQuery(message) = e {
+            return Self::bad(message);
+        }
         tracing::error!("search index: {e}");
         Self::Internal
     }

@@ -76,11 +76,22 @@ struct Filter {
     buyer: Option<[u8; 32]>,
 }
 
+/// The events after `after` that pass `filter`, at most a page, and the newest event
+/// position of all when the read began. When the page is not full, every event up to
+/// that position has been read, matching or not, so the feed can move past it: else a
+/// feed whose filter matches rarely would read again, on every wake, everything since
+/// its last match.
 async fn read(
     state: &AppState,
     after: (i64, i32),
     filter: &Filter,
-) -> ApiResult<Vec<((i64, i32), Event)>> {
+) -> ApiResult<(Vec<((i64, i32), Event)>, Option<(i64, i32)>)> {
+    let client = state.pool.get().await?;
+    // Read first: one indexer writes raw events in block order, a batch a transaction,
+    // so every event up to this one is visible to the next statement too.
+    let Some(head) = newest_event(&client).await? else {
+        return Ok((Vec::new(), None));
+    };
     let mut sql = Sql::new(
         "SELECT r.block_number, r.event_index, r.name, r.payload, p.id, p.offer_id, p.buyer, \
          o.owner FROM raw_events r \
@@ -90,8 +101,11 @@ async fn read(
     let names = sql.param(NAMES.iter().map(|n| n.to_string()).collect::<Vec<_>>());
     let b = sql.param(after.0);
     let i = sql.param(after.1);
+    let hb = sql.param(head.0);
+    let hi = sql.param(head.1);
     sql.push(&format!(
-        "{names}) AND (r.block_number, r.event_index) > ({b}, {i})"
+        "{names}) AND (r.block_number, r.event_index) > ({b}, {i}) \
+         AND (r.block_number, r.event_index) <= ({hb}, {hi})"
     ));
     if let Some(owner) = filter.owner {
         let p = sql.param(owner.to_vec());
@@ -105,10 +119,9 @@ async fn read(
     sql.push(&format!(
         " ORDER BY r.block_number, r.event_index LIMIT {l}"
     ));
-    let client = state.pool.get().await?;
     let rows = sql.query(&client).await?;
     let prefix = state.ss58_prefix;
-    Ok(rows
+    let events = rows
         .iter()
         .map(|r| {
             let position: (i64, i32) = (r.get(0), r.get(1));
@@ -130,7 +143,20 @@ async fn read(
                 .expect("events serialize");
             (position, sse)
         })
-        .collect())
+        .collect();
+    Ok((events, Some(head)))
+}
+
+/// The position of the newest raw event, if any.
+async fn newest_event(client: &deadpool_postgres::Client) -> ApiResult<Option<(i64, i32)>> {
+    Ok(client
+        .query_opt(
+            "SELECT block_number, event_index FROM raw_events \
+             ORDER BY block_number DESC, event_index DESC LIMIT 1",
+            &[],
+        )
+        .await?
+        .map(|r| (r.get(0), r.get(1))))
 }
 
 /// A live feed of purchases, deliveries, settlements, refunds and disputes
@@ -174,17 +200,9 @@ pub async fn events(
         .or(query.after);
     let mut position = match resume {
         Some(id) => parse_position(&id)?,
-        None => {
-            let client = state.pool.get().await?;
-            client
-                .query_opt(
-                    "SELECT block_number, event_index FROM raw_events \
-                     ORDER BY block_number DESC, event_index DESC LIMIT 1",
-                    &[],
-                )
-                .await?
-                .map_or((-1, -1), |r| (r.get(0), r.get(1)))
-        }
+        None => newest_event(&state.pool.get().await?)
+            .await?
+            .unwrap_or((-1, -1)),
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(PAGE as usize);
     let mut wake = state.blocks.clone();
@@ -194,13 +212,16 @@ pub async fn events(
         loop {
             let mut full = false;
             match read(&state, position, &filter).await {
-                Ok(events) => {
+                Ok((events, head)) => {
                     full = events.len() as i64 == PAGE;
                     for (at, event) in events {
                         if tx.send(Ok(event)).await.is_err() {
                             return;
                         }
                         position = at;
+                    }
+                    if let Some(head) = head.filter(|h| !full && *h > position) {
+                        position = head;
                     }
                 }
                 Err(e) => tracing::warn!("event feed: {e}"),

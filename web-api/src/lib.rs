@@ -63,8 +63,13 @@ pub struct Config {
     /// Directory of the search index (kept across restarts); in memory when absent.
     #[arg(long, env = "WEB_API_SEARCH_INDEX_DIR")]
     pub search_index_dir: Option<PathBuf>,
-    /// SS58 address prefix of the network (42: generic Substrate).
-    #[arg(long, env = "WEB_API_SS58_PREFIX", default_value_t = 42)]
+    /// SS58 address prefix of the network (42: generic Substrate; SS58 has 0-16383).
+    #[arg(
+        long,
+        env = "WEB_API_SS58_PREFIX",
+        default_value_t = 42,
+        value_parser = clap::value_parser!(u16).range(0..=16_383)
+    )]
     pub ss58_prefix: u16,
     /// Most database connections.
     #[arg(long, env = "WEB_API_POOL_SIZE", default_value_t = 16)]
@@ -122,6 +127,8 @@ pub struct AppState {
     /// Becomes true when the server shuts down, so that endless responses (the event
     /// feed) end and the graceful shutdown does not wait on them.
     pub closing: tokio::sync::watch::Receiver<bool>,
+    /// The last `/v1/stats` figures and the indexed block they are of.
+    pub stats: Arc<status::StatsCache>,
 }
 
 /// The process's Prometheus recorder (installed once; a second API in the same process,
@@ -153,6 +160,9 @@ fn metrics_handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// The longest a statement of the API's may run.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often the metrics' histograms are folded, scraped or not.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
@@ -218,6 +228,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         blocks,
         poll,
         closing,
+        stats: Arc::default(),
     };
     let router = router(state.clone(), cors(&config.cors_origins)?);
     Ok(App {
@@ -230,9 +241,17 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
 
 /// A pool of at most `size` connections to `database_url` (none opened yet).
 pub fn pool(database_url: &str, size: usize) -> Result<deadpool_postgres::Pool, StartError> {
-    let pg: tokio_postgres::Config = database_url
+    let mut pg: tokio_postgres::Config = database_url
         .parse()
         .map_err(|e| StartError::Database(format!("bad database URL: {e}")))?;
+    // No request holds a connection for long: a statement that runs past this is
+    // cancelled (the request gets a 503), so a costly request cannot starve the pool.
+    let timeout = format!("-c statement_timeout={}", STATEMENT_TIMEOUT.as_millis());
+    let options = match pg.get_options() {
+        Some(theirs) => format!("{theirs} {timeout}"),
+        None => timeout,
+    };
+    pg.options(&options);
     let manager = deadpool_postgres::Manager::from_config(
         pg,
         tokio_postgres::NoTls,

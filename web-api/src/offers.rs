@@ -467,13 +467,14 @@ async fn search_offers(
         }
         None => 0,
     };
-    let limit = listing.limit as usize;
-    if offset.saturating_add(limit) > search::MAX_DEPTH {
+    if offset >= search::MAX_DEPTH {
         return Err(ApiError::bad(format!(
             "search results page to a depth of {} hits; refine the query or the filters",
             search::MAX_DEPTH
         )));
     }
+    // The last page ends at that depth.
+    let limit = (listing.limit as usize).min(search::MAX_DEPTH - offset);
     let order = match listing.sort {
         Sort::Relevance => SearchOrder::Relevance,
         Sort::Newest => SearchOrder::Newest,
@@ -519,7 +520,8 @@ async fn search_offers(
             })
         })
         .collect();
-    let next_cursor = more.then(|| {
+    // No cursor past the depth limit: following it could only fail.
+    let next_cursor = (more && offset + limit < search::MAX_DEPTH).then(|| {
         codec::encode_cursor(&SearchCursor {
             sort: listing.sort.name().into(),
             offset: offset + limit,

@@ -67,6 +67,9 @@ pub enum SearchError {
     /// The index directory is unusable.
     #[error("index directory {0}: {1}")]
     Directory(PathBuf, String),
+    /// The query asks for something searches do not do (the message says what).
+    #[error("{0}")]
+    BadQuery(String),
 }
 
 impl From<tokio_postgres::Error> for SearchError {
@@ -177,6 +180,14 @@ pub struct SearchIndex {
     marketplace: Mutex<Option<String>>,
     /// Each live segment's fast-field columns, opened once rather than on every search.
     columns: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
+    /// Searches running at once, at most (see [`SearchIndex::search_blocking`]).
+    searching: tokio::sync::Semaphore,
+}
+
+/// Searches at once: two per core, so that a core never idles while a search waits on
+/// the page cache.
+fn concurrent_searches() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| 2 * n.get())
 }
 
 fn saturate(price: u128) -> u64 {
@@ -235,6 +246,7 @@ impl SearchIndex {
             applied: AtomicI64::new(applied),
             marketplace: Mutex::new(marketplace),
             columns: Mutex::new(HashMap::new()),
+            searching: tokio::sync::Semaphore::new(concurrent_searches()),
         };
         if applied == 0 {
             // No usable commit: start from an empty index.
@@ -335,7 +347,7 @@ impl SearchIndex {
             let m = marketplace.clone();
             tokio::task::spawn_blocking(move || this.reset_blocking(m))
                 .await
-                .expect("reset task")?;
+                .map_err(|e| SearchError::Task(format!("resetting the index: {e}")))??;
         }
         // A catch-up many pages behind (the first build, a long outage) is a bulk load:
         // its pages are committed without merging and made searchable every
@@ -413,7 +425,10 @@ impl SearchIndex {
                     Ok(Vec::new())
                 }
             });
-            let (applied, added) = applied.expect("apply task");
+            // A panic here is reported (the follower logs it and tries again, and
+            // /v1/status shows the index falling behind), not a silently dead task.
+            let (applied, added) =
+                applied.map_err(|e| SearchError::Task(format!("applying changes: {e}")))?;
             added_since_empty = added;
             applied?;
             total += n;
@@ -535,6 +550,14 @@ impl SearchIndex {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<Hit>, SearchError> {
+        // Searches are CPU work: a few at a time, the rest wait here, rather than each
+        // taking a thread of tokio's blocking pool (which grows to hundreds) to fight
+        // over the cores.
+        let _permit = self
+            .searching
+            .acquire()
+            .await
+            .map_err(|e| SearchError::Task(e.to_string()))?;
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
@@ -575,7 +598,7 @@ impl SearchIndex {
         // One heap across segments, so that what one segment found raises the bar for
         // the next.
         let mut ranked: TopHits<ScoreOrd> = TopHits::new(wanted);
-        let mut sorted: TopHits<u64> = TopHits::new(wanted);
+        let mut sorted: TopHits<(u64, u64)> = TopHits::new(wanted);
         for segment in searcher.segment_readers() {
             let columns = self.columns_of(segment)?;
             let Some(filter) = SegmentFilter::new(segment, &columns, filters)? else {
@@ -590,9 +613,14 @@ impl SearchIndex {
                         }
                     }
                     // The score a document must beat from now on: what lets Block-WAND
-                    // skip postings. (An equal score with a higher id would not enter,
-                    // and ids only grow within a segment.)
-                    ranked.floor().map_or(Score::MIN, |s| s.0 / scale)
+                    // skip postings. Tantivy passes on only scores above it, and a score
+                    // equal to the weakest kept may still enter with a lower id (documents
+                    // come in no id order: a changed offer is added again at the end), so
+                    // the bar sits a little below it; else pages of equal scores would
+                    // skip some offers and repeat others.
+                    ranked
+                        .floor()
+                        .map_or(Score::MIN, |s| just_below(s.0 / scale))
                 })?;
             } else {
                 let prices = &columns.price;
@@ -602,13 +630,15 @@ impl SearchIndex {
                             continue;
                         }
                         let Some(id) = ids.first(doc) else { continue };
-                        // Higher keys come first.
+                        // Higher keys come first; equal keys lower id first. The same
+                        // orders as the SQL listings: price ascending then id ascending,
+                        // price descending then id descending.
                         let key = match order {
-                            SearchOrder::Newest => id,
+                            SearchOrder::Newest => (id, 0),
                             SearchOrder::PriceAsc => {
-                                u64::MAX - prices.first(doc).unwrap_or(u64::MAX)
+                                (u64::MAX - prices.first(doc).unwrap_or(u64::MAX), 0)
                             }
-                            _ => prices.first(doc).unwrap_or(0),
+                            _ => (prices.first(doc).unwrap_or(0), id),
                         };
                         sorted.push(key, id);
                     }
@@ -689,7 +719,12 @@ impl SearchIndex {
             .chars()
             .all(|c| c.is_alphanumeric() || c.is_whitespace() || c == ',' || c == '.');
         if !plain {
-            return Ok((self.parser.parse_query_lenient(q).0, 1.0));
+            let (ast, _) = tantivy::query_grammar::parse_query_lenient(q);
+            check_syntax(&ast)?;
+            return Ok((
+                self.parser.build_query_from_user_input_ast_lenient(ast).0,
+                1.0,
+            ));
         }
         let f = self.fields;
         let mut words: Vec<String> = Vec::new();
@@ -730,6 +765,50 @@ impl SearchIndex {
         // (`BooleanQuery::new` sets the minimum to 1, which scores an exhaustive union).
         let query = BooleanQuery::with_minimum_required_clauses(clauses, 0);
         Ok((Box::new(query), 1.0))
+    }
+}
+
+/// The fields a query may name: the searched text.
+const QUERY_FIELDS: [&str; 3] = ["title", "description", "tags_text"];
+
+/// Refuses the query syntax that reads far more than words do: ranges (`title:[a TO
+/// z]` walks every term between), sets (`IN [...]`), `*` (every offer) and field
+/// existence, and fields other than the searched text (filters are parameters). Words,
+/// "phrases", `+` and `-`, prefixes (expanded to a bounded number of terms), boosts and
+/// the text fields by name stay.
+fn check_syntax(ast: &tantivy::query_grammar::UserInputAst) -> Result<(), SearchError> {
+    use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
+    let refuse = |what: &str| {
+        Err(SearchError::BadQuery(format!(
+            "q may hold words, \"phrases\", +required and -excluded words, and the fields \
+             title:, description: and tags_text:; not {what}"
+        )))
+    };
+    match ast {
+        UserInputAst::Clause(clauses) => clauses.iter().try_for_each(|(_, a)| check_syntax(a)),
+        UserInputAst::Boost(inner, _) => check_syntax(inner),
+        UserInputAst::Leaf(leaf) => match leaf.as_ref() {
+            UserInputLeaf::Literal(literal) => match literal.field_name.as_deref() {
+                Some(field) if !QUERY_FIELDS.contains(&field) => {
+                    refuse(&format!("the field {field}: (filters are parameters)"))
+                }
+                _ => Ok(()),
+            },
+            UserInputLeaf::All => refuse("* (leave q out to list every offer)"),
+            UserInputLeaf::Range { .. } => refuse("ranges ([a TO b])"),
+            UserInputLeaf::Set { .. } => refuse("sets (IN [...])"),
+            UserInputLeaf::Exists { .. } => refuse("field existence (field:*)"),
+        },
+    }
+}
+
+/// A pruning threshold that lets `score` itself through, with room for the rounding of
+/// the scaling on the way (a lower bar only costs a little pruning, never a hit).
+fn just_below(score: Score) -> Score {
+    if score > 0.0 {
+        score * (1.0 - 1e-5)
+    } else {
+        Score::MIN
     }
 }
 
@@ -1047,6 +1126,7 @@ mod tests {
     use std::ops::Bound;
 
     use rand::rngs::StdRng;
+    use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
     use tantivy::collector::TopDocs;
     use tantivy::query::RangeQuery;
@@ -1156,7 +1236,7 @@ mod tests {
             SearchOrder::Relevance => hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))),
             SearchOrder::Newest => hits.sort_by_key(|h| Reverse(h.0)),
             SearchOrder::PriceAsc => hits.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.cmp(&b.0))),
-            SearchOrder::PriceDesc => hits.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0))),
+            SearchOrder::PriceDesc => hits.sort_by(|a, b| b.2.cmp(&a.2).then(b.0.cmp(&a.0))),
         }
         hits
     }
@@ -1272,6 +1352,73 @@ mod tests {
         );
         assert_eq!(search(), before);
         assert_eq!(cached(), live());
+    }
+
+    /// Offers whose scores tie come in pages by id, each once, whatever order their
+    /// documents were added in (a changed offer is added again at the end).
+    #[test]
+    fn pages_of_equal_scores_neither_skip_nor_repeat_offers() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let index = SearchIndex::open(None).unwrap();
+        let same = |id: u64, seq: i64| OfferDoc {
+            id,
+            owner: vec![1; 32],
+            asset: Vec::new(),
+            price: 1_000,
+            title: "heart rate".into(),
+            description: "one row per minute".into(),
+            tags: vec!["health".into()],
+            status: "active".into(),
+            change_seq: seq,
+        };
+        let mut ids: Vec<u64> = (1..=120).collect();
+        ids.shuffle(&mut rng);
+        let mut seq = 0;
+        for chunk in ids.chunks(40) {
+            let docs: Vec<OfferDoc> = chunk
+                .iter()
+                .map(|&id| {
+                    seq += 1;
+                    same(id, seq)
+                })
+                .collect();
+            index.apply_blocking(&docs, None, true, None).unwrap();
+        }
+        // Low ids changed last: their documents are the newest.
+        let again: Vec<OfferDoc> = (1..=30)
+            .rev()
+            .map(|id| {
+                seq += 1;
+                same(id, seq)
+            })
+            .collect();
+        index.apply_blocking(&again, None, true, None).unwrap();
+
+        // One word (a bare term query, its score scaled by the title's boost) and two
+        // (a union, unscaled: the threshold is then exactly the weakest score kept).
+        for q in ["heart", "heart rate"] {
+            for limit in [1, 3, 7, 20] {
+                let mut walked = Vec::new();
+                let mut offset = 0;
+                loop {
+                    let page = index
+                        .search(
+                            q,
+                            &Filters::default(),
+                            SearchOrder::Relevance,
+                            offset,
+                            limit,
+                        )
+                        .unwrap();
+                    if page.is_empty() {
+                        break;
+                    }
+                    walked.extend(page.iter().map(|h| h.id));
+                    offset += limit;
+                }
+                assert_eq!(walked, (1..=120).collect::<Vec<_>>(), "{q}, limit {limit}");
+            }
+        }
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
 }
 
 /// Offers by status.
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct OfferStats {
     /// All offers.
     pub total: u64,
@@ -108,7 +108,7 @@ pub struct OfferStats {
 }
 
 /// Trade in one asset.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Volume {
     /// `native` or the PSP22 token's SS58 address.
     pub asset: String,
@@ -121,7 +121,7 @@ pub struct Volume {
 }
 
 /// Counts and volume.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Stats {
     /// Offers by status.
     pub offers: OfferStats,
@@ -135,6 +135,9 @@ pub struct Stats {
     pub volume: Vec<Volume>,
 }
 
+/// The last `/v1/stats` figures and the indexed block (the cursor's) they are of.
+pub type StatsCache = tokio::sync::Mutex<Option<(Option<i64>, Stats)>>;
+
 /// Counts of offers, purchases, accounts, and the volume per asset.
 #[utoipa::path(
     get,
@@ -147,6 +150,25 @@ pub struct Stats {
 )]
 pub async fn stats(State(state): State<AppState>) -> ApiResult<Json<Stats>> {
     let client = state.pool.get().await?;
+    // The figures read whole tables and change only when the indexer applies a batch:
+    // they are computed once per indexed block, by one request while the others wait.
+    let head: Option<i64> = client
+        .query_opt("SELECT block_number FROM indexer_cursor", &[])
+        .await?
+        .map(|r| r.get(0));
+    let mut cached = state.stats.lock().await;
+    if let Some((at, stats)) = &*cached {
+        if *at == head {
+            return Ok(Json(stats.clone()));
+        }
+    }
+    let stats = compute_stats(&client, state.ss58_prefix).await?;
+    *cached = Some((head, stats.clone()));
+    Ok(Json(stats))
+}
+
+/// The figures, read now.
+async fn compute_stats(client: &deadpool_postgres::Client, ss58_prefix: u16) -> ApiResult<Stats> {
     let mut offers = OfferStats::default();
     for r in client
         .query("SELECT status, count(*) FROM offers GROUP BY status", &[])
@@ -179,19 +201,19 @@ pub async fn stats(State(state): State<AppState>) -> ApiResult<Json<Stats>> {
         .await?
         .iter()
         .map(|r| Volume {
-            asset: codec::asset(r.get(0), state.ss58_prefix),
+            asset: codec::asset(r.get(0), ss58_prefix),
             purchases: r.get::<_, i64>(1) as u64,
             paid: r.get(2),
             settled: r.get(3),
         })
         .collect();
-    Ok(Json(Stats {
+    Ok(Stats {
         offers,
         purchases: row.get::<_, i64>(0) as u64,
         settled_purchases: row.get::<_, i64>(1) as u64,
         accounts: row.get::<_, i64>(2) as u64,
         volume,
-    }))
+    })
 }
 
 /// Liveness and database reachability.

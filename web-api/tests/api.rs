@@ -351,6 +351,29 @@ async fn every_route_over_the_indexed_marketplace() {
     assert_eq!(stats["volume"][1]["asset"], token);
     assert_eq!(stats["volume"][1]["purchases"], 1);
     assert_eq!(stats["volume"][1]["settled"], TOKEN_PRICE.to_string());
+    // The figures are computed once per indexed block: a change the cursor does not
+    // show is not seen; once the cursor moves, it is.
+    let active: i64 = client
+        .query_one("SELECT id FROM offers WHERE status = 'active'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let set_status = "UPDATE offers SET status = $2 WHERE id = $1";
+    client
+        .execute(set_status, &[&active, &"delisted"])
+        .await
+        .unwrap();
+    assert_eq!(api.ok("/v1/stats").await, stats);
+    let step = "UPDATE indexer_cursor SET block_number = block_number + $1";
+    client.execute(step, &[&1i64]).await.unwrap();
+    let moved = api.ok("/v1/stats").await;
+    assert_eq!(moved["offers"]["active"], 0);
+    assert_eq!(moved["offers"]["delisted"], 2);
+    client.execute(step, &[&-1i64]).await.unwrap();
+    client
+        .execute(set_status, &[&active, &"active"])
+        .await
+        .unwrap();
 
     // Health, metrics, the OpenAPI document and its page.
     assert_eq!(api.ok("/healthz").await["status"], "ok");
@@ -585,6 +608,35 @@ async fn keyset_pages_never_skip_or_repeat_in_any_order_and_with_any_filter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_pages_end_at_the_depth_limit_without_a_cursor_past_it() {
+    let (database, client) = database("dm_web_depth").await;
+    insert_offers(&client, 1_100, &OWNER_A, &OWNER_B, &TOKEN).await;
+    let api = Api::on(&database.url).await;
+    // 1 100 offers match; the pages stop at the first 1 000, the last without a cursor.
+    let found = walk(&api, "/v1/offers?q=offer&status=any", 30).await;
+    assert_eq!(found.len(), 1_000);
+    let mut unique = found.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 1_000);
+    // A page that would cross the limit ends at it.
+    let at = |offset: u64| {
+        web_api::codec::encode_cursor(&serde_json::json!({"sort": "relevance", "offset": offset}))
+    };
+    let last = api
+        .ok(&format!(
+            "/v1/offers?q=offer&status=any&limit=20&cursor={}",
+            at(990)
+        ))
+        .await;
+    assert_eq!(ids(&last), found[990..]);
+    assert!(last["next_cursor"].is_null());
+    api.stop().await;
+    drop(client);
+    database.drop_now().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
     let (database, client) = database("dm_web_errors").await;
     insert_offers(&client, OFFERS, &OWNER_A, &OWNER_B, &TOKEN).await;
@@ -605,7 +657,7 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
     let too_many_tags: String = (0..17).map(|i| format!("&tag=t{i}")).collect();
     let long_tag = "x".repeat(33);
     let deep =
-        web_api::codec::encode_cursor(&serde_json::json!({"sort": "relevance", "offset": 990}));
+        web_api::codec::encode_cursor(&serde_json::json!({"sort": "relevance", "offset": 1000}));
     let cases: Vec<(String, &str)> = vec![
         ("/v1/offers?owner=nope".into(), "not an SS58 address"),
         (format!("/v1/offers?owner={alice_dot}"), "prefix 0"),
@@ -634,6 +686,18 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
             "/v1/offers?min_price=10&max_price=9".into(),
             "above max_price",
         ),
+        // Query syntax that reads far more than words do.
+        (
+            "/v1/offers?q=description:%5Ba%20TO%20z%5D".into(),
+            "not ranges",
+        ),
+        ("/v1/offers?q=offer%20OR%20*".into(), "not *"),
+        ("/v1/offers?q=title:%20IN%20%5Ba%20b%5D".into(), "not sets"),
+        (
+            "/v1/offers?q=status:delisted".into(),
+            "not the field status:",
+        ),
+        ("/v1/offers?q=id:%5B1%20TO%209%5D".into(), "not ranges"),
         ("/v1/offers?min_price=-1".into(), "non-negative integer"),
         ("/v1/offers?max_price=1.5".into(), "non-negative integer"),
         (
@@ -693,6 +757,17 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
     for (path, needle) in &cases {
         let message = api.fails(path, 400).await;
         assert!(message.contains(needle), "GET {path}: {message}");
+    }
+    // The rest of the syntax stays: phrases, required and excluded words, text fields,
+    // prefixes.
+    for q in [
+        "%22offer%20number%22",
+        "%2Boffer%20-synthetic",
+        "title:offer",
+        "tags_text:even",
+        "numb*",
+    ] {
+        api.ok(&format!("/v1/offers?q={q}")).await;
     }
     let not_found = [
         "/v1/offers/999",
