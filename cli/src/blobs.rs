@@ -213,8 +213,23 @@ impl BlobStore {
                     .canonicalize()
                     .map_err(|e| Error::io("cannot open the blob directory", dir, e))?;
                 let path = dir.join(name);
+                // Ciphertext is public by design: readable by a web server that serves it.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    file.as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(0o644))
+                        .map_err(|e| Error::io("cannot write", file.path(), e))?;
+                }
+                // The file and its name are on disk before the offer that commits to
+                // them goes on chain: a power loss must not leave a listed offer whose
+                // ciphertext is gone.
+                file.as_file()
+                    .sync_all()
+                    .map_err(|e| Error::io("cannot write", file.path(), e))?;
                 file.persist(&path)
                     .map_err(|e| Error::io("cannot write", &path, e.error))?;
+                sealer::sync_parent_dir(&path)?;
                 progress.inc(std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
                 Ok(format!("file://{}", path.display()))
             }
@@ -313,12 +328,14 @@ fn local_path(uri: &str) -> Result<PathBuf> {
 
 /// The ciphertext at `uri`, readable from a local file: a `file://` URI is opened where
 /// it is; anything else is downloaded with `object_store` into an anonymous temporary
-/// file (gone when dropped), `progress` counting the bytes and its length set from the
-/// store once known.
+/// file (gone when dropped), `progress` counting the bytes. An object of another length
+/// than `expected_len` (the offer's header says it) is refused before its download, and
+/// a download that runs past it is stopped: a store cannot fill the disk.
 ///
 /// # Errors
-/// An unknown scheme, a missing object, or an unreachable store.
-pub fn open_ciphertext(uri: &str, progress: &ProgressBar) -> Result<File> {
+/// An unknown scheme, a missing object, one of the wrong length, or an unreachable
+/// store.
+pub fn open_ciphertext(uri: &str, expected_len: u64, progress: &ProgressBar) -> Result<File> {
     let url = Url::parse(uri)
         .map_err(|e| Error::invalid(format!("the offer's ciphertext URI {uri} is bad: {e}")))?;
     if url.scheme() == "file" {
@@ -336,10 +353,22 @@ pub fn open_ciphertext(uri: &str, progress: &ProgressBar) -> Result<File> {
         tempfile::tempfile().map_err(|e| Error::io("cannot write in", std::env::temp_dir(), e))?;
     runtime()?.block_on(async {
         let got = store.get(&path).await.map_err(|e| failed(&e))?;
-        progress.set_length(got.meta.size);
+        let wrong_length = |size: u64| {
+            failed(&format!(
+                "it holds {size} bytes or more where the offer's ciphertext has {expected_len}"
+            ))
+        };
+        if got.meta.size != expected_len {
+            return Err(wrong_length(got.meta.size));
+        }
+        let mut received = 0u64;
         let mut stream = got.into_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| failed(&e))?;
+            received += chunk.len() as u64;
+            if received > expected_len {
+                return Err(wrong_length(received));
+            }
             file.write_all(&chunk)
                 .map_err(|e| Error::io("cannot write in", std::env::temp_dir(), e))?;
             progress.inc(chunk.len() as u64);

@@ -8,8 +8,7 @@
 //!   file), found again from the purchase's on-chain buyer key.
 
 use std::{
-    fs::{self, OpenOptions},
-    io::Write,
+    fs,
     path::{Path, PathBuf},
 };
 
@@ -60,6 +59,8 @@ impl Keystore {
                 builder
                     .create(d)
                     .map_err(|e| Error::io("cannot create the keystore directory", d, e))?;
+                // So that the keys written into it survive a power loss with their names.
+                sealer::sync_parent_dir(d)?;
             }
         }
         Ok(dir)
@@ -75,27 +76,18 @@ impl Keystore {
         let (pair, phrase, seed) = sr25519::Pair::generate_with_phrase(None);
         let phrase = Zeroizing::new(phrase);
         drop(Zeroizing::new(seed));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
+        let line = Zeroizing::new(format!("{}\n", phrase.as_str()));
+        // Whole or not at all, also across a crash; 0600 from the first byte.
+        sealer::write_new_private(&path, line.as_bytes()).map_err(|e| match e {
+            sealer::Error::Io(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 Error::invalid(format!(
                     "account {name} already exists in {}",
                     self.root.display()
                 ))
-            } else {
-                Error::io("cannot create the key file", &path, e)
             }
+            sealer::Error::Io(e) => Error::io("cannot write the key file", &path, e),
+            other => other.into(),
         })?;
-        let line = Zeroizing::new(format!("{}\n", phrase.as_str()));
-        file.write_all(line.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io("cannot write the key file", &path, e))?;
         Ok(AccountEntry {
             name: name.to_owned(),
             address: crate::address::show(&AccountId::from(pair.public().0)),

@@ -151,10 +151,17 @@ pub fn create_offer(
             .collect()
     };
     let input = File::open(&spec.file).map_err(|e| Error::io("cannot read", &spec.file, e))?;
-    let size = input
-        .metadata()
-        .map_err(|e| Error::io("cannot read", &spec.file, e))?
-        .len();
+    // A pipe reports no length: it is read to its end first.
+    let (input, size) = sealer::file_of_known_length(input).map_err(|e| match e {
+        sealer::Error::Io(e) => Error::io("cannot read", &spec.file, e),
+        other => other.into(),
+    })?;
+    if size == 0 {
+        return Err(Error::invalid(format!(
+            "{} is empty: there is nothing to sell",
+            spec.file.display()
+        )));
+    }
     let metadata = OfferMetadata {
         title: spec.title.clone(),
         description: spec.description.clone(),
@@ -479,10 +486,11 @@ pub struct Deliverer {
     owner: Signer,
     /// The first purchase id not looked at yet.
     next: PurchaseId,
-    /// Purchases of the owner's offers that could not be delivered yet (no data key).
+    /// Purchases that could not be delivered yet (no usable data key, or the chain
+    /// failed while they were tried): tried again on every scan.
     retry: BTreeSet<PurchaseId>,
-    /// Owners and content roots of offers seen (neither ever changes).
-    offers: BTreeMap<OfferId, (AccountId, [u8; 32])>,
+    /// Owners, content roots and key commitments of offers seen (none ever changes).
+    offers: BTreeMap<OfferId, KnownOffer>,
 }
 
 impl Deliverer {
@@ -502,11 +510,12 @@ impl Deliverer {
     }
 
     /// One scan of the chain: delivers every deliverable purchase made since the last
-    /// scan (and those waiting for a data key), calling `log` for each delivery and each
-    /// purchase skipped (once per purchase). Returns how many were delivered.
+    /// scan (and those waiting to be tried again), calling `log` for each delivery and
+    /// each purchase skipped (once per purchase). Returns how many were delivered.
     ///
     /// # Errors
-    /// The chain failing; a refused delivery is logged and skipped.
+    /// The chain failing. A purchase it failed on is tried again on the next scan, and
+    /// the scan goes on with the others first; a refused delivery is logged and skipped.
     pub fn poll(
         &mut self,
         settings: &Settings,
@@ -520,12 +529,21 @@ impl Deliverer {
             self.next = last + 1;
         }
         let mut delivered = 0;
+        let mut failed = None;
         for purchase_id in ids {
-            if self.deliver(settings, market, purchase_id, log)? {
-                delivered += 1;
+            match self.deliver(settings, market, purchase_id, log) {
+                Ok(true) => delivered += 1,
+                Ok(false) => {}
+                Err(error) => {
+                    self.retry.insert(purchase_id);
+                    failed.get_or_insert(error);
+                }
             }
         }
-        Ok(delivered)
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(delivered),
+        }
     }
 
     /// Delivers `purchase_id`'s key if it is a paid, undelivered purchase of the owner's
@@ -552,18 +570,23 @@ impl Deliverer {
             return Ok(false);
         }
         let offer_id = purchase.offer_id;
-        let (owner, root) = match self.offers.get(&offer_id) {
+        let known = match self.offers.get(&offer_id) {
             Some(known) => *known,
             None => {
                 let offer = market.offer(offer_id)?;
-                let known = (offer.owner, offer.content_root);
+                let known = KnownOffer {
+                    owner: offer.owner,
+                    content_root: offer.content_root,
+                    key_commitment: offer.key_commitment,
+                };
                 self.offers.insert(offer_id, known);
                 known
             }
         };
-        if owner != self.owner.account_id() {
+        if known.owner != self.owner.account_id() {
             return Ok(false);
         }
+        let root = known.content_root;
         let mut entry = DeliveryLog {
             purchase_id,
             offer_id,
@@ -572,18 +595,39 @@ impl Deliverer {
             skipped: None,
             block: None,
         };
-        let Some(dek) = settings.keystore.data_key(&ContentRoot(root))? else {
+        // A key this watcher cannot use now may be put right (copied in, its mode
+        // fixed) while it runs: such purchases wait in `retry`, logged once.
+        let mut wait = |entry: &mut DeliveryLog, why: String| {
             self.retry.insert(purchase_id);
             if !retrying {
-                entry.skipped = Some(format!(
+                entry.skipped = Some(why);
+                log(entry);
+            }
+            Ok(false)
+        };
+        let dek = match settings.keystore.data_key(&ContentRoot(root)) {
+            Ok(Some(dek)) => dek,
+            Ok(None) => {
+                let why = format!(
                     "the keystore {} has no data key for content root {} (listed from another machine?)",
                     settings.keystore.root().display(),
                     hex::encode(root)
-                ));
-                log(&entry);
+                );
+                return wait(&mut entry, why);
             }
-            return Ok(false);
+            Err(e) => {
+                return wait(&mut entry, format!("cannot use the data key: {e}"));
+            }
         };
+        // A wrong key would be delivered for good, and the buyer's dispute would win.
+        if dek.commitment().0 != known.key_commitment {
+            let why = format!(
+                "the keystore's data key for content root {} does not match the offer's key \
+                 commitment; not delivered",
+                hex::encode(root)
+            );
+            return wait(&mut entry, why);
+        }
         let context = EnvelopeContext {
             contract: *market.address().as_ref(),
             offer_id,
@@ -627,14 +671,17 @@ impl Deliverer {
         }
     }
 
-    /// Watches until the chain fails: a scan now, then one every `scan_every`; with
-    /// `feed` (the web API's URL), also each purchase the API's live event feed announces
-    /// for the owner, at once. The feed is connected before the first scan, so nothing
-    /// paid in between is missed; when it drops it reconnects from the last event seen,
-    /// and the scans go on meanwhile. `notice` hears about the feed (for stderr).
+    /// Watches until killed: a scan now, then one every `scan_every`; with `feed` (the
+    /// web API's URL), also each purchase the API's live event feed announces for the
+    /// owner, at once. The feed is connected before the first scan, so nothing paid in
+    /// between is missed; when it drops it reconnects from the last event seen, and the
+    /// scans go on meanwhile. After the first scan, a chain that fails is retried (each
+    /// wait twice the last, up to a minute) and the purchases it failed on are tried
+    /// again. `notice` hears about the feed and the retries (for stderr).
     ///
     /// # Errors
-    /// The chain failing, or the feed's thread not starting.
+    /// The first scan failing (a wrong node or marketplace, say), or the feed's thread
+    /// not starting.
     pub fn watch(
         &mut self,
         settings: &Settings,
@@ -663,6 +710,7 @@ impl Deliverer {
         }
         self.poll(settings, market, log)?;
         let mut next_scan = Instant::now() + scan_every;
+        let mut backoff = Backoff::default();
         loop {
             let wait = next_scan.saturating_duration_since(Instant::now());
             let event = if feed.is_some() {
@@ -671,28 +719,68 @@ impl Deliverer {
                 std::thread::sleep(wait);
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout)
             };
-            match event {
+            let outcome = match event {
                 Ok(crate::api::FeedEvent::Purchased(id)) => {
-                    self.deliver(settings, market, id, log)?;
+                    self.deliver(settings, market, id, log).inspect_err(|_| {
+                        self.retry.insert(id);
+                    })
                 }
                 Ok(crate::api::FeedEvent::Connected) => {
                     notice("the event feed is back");
                     // Whatever the feed missed while it was down, the scan finds.
-                    self.poll(settings, market, log)?;
+                    self.poll(settings, market, log).map(|_| true)
                 }
                 Ok(crate::api::FeedEvent::Dropped(why)) => {
                     notice(&format!("{why}; reconnecting"));
+                    Ok(false)
                 }
                 Err(timeout_or_gone) => {
                     if timeout_or_gone == std::sync::mpsc::RecvTimeoutError::Disconnected {
                         // The feed's thread is gone: scans only, at their pace.
                         std::thread::sleep(wait);
                     }
-                    self.poll(settings, market, log)?;
                     next_scan = Instant::now() + scan_every;
+                    self.poll(settings, market, log).map(|_| true)
+                }
+            };
+            match outcome {
+                Ok(_) => backoff = Backoff::default(),
+                Err(error) => {
+                    let pause = backoff.pause();
+                    notice(&format!(
+                        "{error}; trying again in {}s (the purchases it failed on too)",
+                        pause.as_secs()
+                    ));
+                    std::thread::sleep(pause);
+                    // The retries go first at the next scan.
+                    next_scan = Instant::now();
                 }
             }
         }
+    }
+}
+
+/// What the watcher keeps of an offer (none of it ever changes).
+#[derive(Debug, Clone, Copy)]
+struct KnownOffer {
+    owner: AccountId,
+    content_root: [u8; 32],
+    key_commitment: [u8; 32],
+}
+
+/// Waits between retries of a failing chain: 1 s, then twice the last, up to a minute.
+#[derive(Debug, Default)]
+struct Backoff {
+    last: Option<Duration>,
+}
+
+impl Backoff {
+    fn pause(&mut self) -> Duration {
+        let pause = self.last.map_or(Duration::from_secs(1), |d| {
+            (d * 2).min(Duration::from_secs(60))
+        });
+        self.last = Some(pause);
+        pause
     }
 }
 
@@ -803,8 +891,10 @@ pub fn fetch(
             ))
         })?;
     let (uri, _) = market.offer_metadata(offer_id)?;
-    let download = settings.progress.bytes("downloading", 0);
-    let input = crate::blobs::open_ciphertext(&uri, &download)?;
+    // The header on chain says how long the ciphertext is: no more is downloaded.
+    let expected_len = sealer::Header::parse(&offer.header)?.ciphertext_len();
+    let download = settings.progress.bytes("downloading", expected_len);
+    let input = crate::blobs::open_ciphertext(&uri, expected_len, &download)?;
     download.finish_and_clear();
     let ciphertext_len = input
         .metadata()

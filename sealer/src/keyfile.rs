@@ -1,8 +1,7 @@
 //! Secret key files: one line `<label>:<64 hex digits>`, written 0600, and refused
 //! when group or others may read them.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -15,20 +14,14 @@ pub const DATA_KEY_LABEL: &str = "datamarket-data-key-v1";
 /// Label of a buyer X25519 secret key file.
 pub const BUYER_SECRET_LABEL: &str = "datamarket-buyer-secret-key-v1";
 
-/// Writes a new secret file with mode 0600. Refuses to overwrite an existing file.
+/// Writes a new secret file with mode 0600. Refuses to overwrite an existing file. The
+/// file appears whole or not at all, also after a crash (written aside, flushed, then
+/// renamed into place and the directory flushed), so a failed write never leaves a
+/// partial key that blocks the next attempt.
 fn write_secret(path: &Path, label: &str, secret: &[u8; 32]) -> Result<()> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut file = opts.open(path)?;
-    let line = Zeroizing::new(format!("{label}:{}\n", hex::encode(secret)));
-    file.write_all(line.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
+    let hex = Zeroizing::new(hex::encode(secret));
+    let line = Zeroizing::new(format!("{label}:{}\n", hex.as_str()));
+    crate::write_new_private(path, line.as_bytes())
 }
 
 /// Reads a secret file after checking its permissions.

@@ -33,6 +33,7 @@ mod atomic;
 pub mod envelope;
 mod error;
 pub mod header;
+mod input;
 pub mod keyfile;
 mod keys;
 mod manifest;
@@ -40,12 +41,13 @@ pub mod merkle;
 mod pipeline;
 mod stream;
 
-pub use atomic::write_atomically;
+pub use atomic::{sync_parent_dir, write_atomically, write_new_private};
 pub use envelope::{
     BuyerPublicKey, BuyerSecretKey, EnvelopeContext, KeyOpener, KeySealer, SealedEnvelope,
 };
 pub use error::{Error, Result};
 pub use header::{ChunkSize, Header};
+pub use input::file_of_known_length;
 pub use keys::{ContentRoot, DataKey, KeyCommitment, KEY_COMMITMENT_DOMAIN};
 pub use manifest::Manifest;
 pub use merkle::ChunkProof;

@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 use std::fs::File;
-use std::io::{IsTerminal, Read, Seek, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -338,20 +338,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 };
             refuse_existing(&key_out);
-            let mut file = open_input(&input)?;
             // The header holds the length: a pipe is spooled to a private temporary file.
-            let len = match file_len(&file) {
-                Some(len) => len,
-                None => {
-                    let mut spool = tempfile::tempfile().context("creating a spool file")?;
-                    std::io::copy(&mut file, &mut spool).context("reading standard input")?;
-                    spool.rewind()?;
-                    file = spool;
-                    file_len(&file).context("spool file length")?
-                }
-            };
+            let (file, len) = sealer::file_of_known_length(open_input(&input)?)
+                .map_err(|e| io_context(e, "reading", &input))?;
             let chunk = ChunkSize::new(chunk_size.into())?;
             let dek = DataKey::generate()?;
+            // The key first: a key file that cannot be written is found before the
+            // encryption, not after it, with a ciphertext nobody could open.
+            write_data_key(&key_out, &dek).map_err(|e| io_context(e, "writing", &key_out))?;
             let bar = progress_bar(Some(len));
             let to_stream = is_dash(&output) || is_special(&output);
             let sealed = write_output(&output, |out| {
@@ -364,9 +358,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     // File to file: the workers read and write at offsets themselves.
                     enc.encrypt_file(&file, out)
                 }
+            })
+            .inspect_err(|_| {
+                // Its ciphertext was not written: the key opens nothing.
+                let _ = std::fs::remove_file(&key_out);
             })?;
             bar.finish_and_clear();
-            write_data_key(&key_out, &dek).map_err(|e| io_context(e, "writing", &key_out))?;
             let m = Manifest::new(&sealed, &dek.commitment());
             let json = serde_json::to_string_pretty(&m)? + "\n";
             sealer::write_atomically(&manifest, |f| Ok(f.write_all(json.as_bytes())?))
