@@ -69,6 +69,11 @@ fn retry() -> RetryConfig {
 
 /// A local path, or a URL with a scheme (`file://`, `s3://`, `https://`, ...).
 fn parse_location(text: &str) -> Result<Url> {
+    if text.is_empty() {
+        return Err(Error::invalid(
+            "no blob store: give --blobs (a directory or a URL; without HOME there is no default)",
+        ));
+    }
     if text.contains("://") {
         return Url::parse(text).map_err(|e| Error::invalid(format!("bad blob store URL: {e}")));
     }
@@ -164,9 +169,7 @@ impl BlobStore {
     /// The store's location, for messages.
     pub fn describe(&self) -> String {
         match &self.location {
-            Location::Local(dir) => format!("file://{}", dir.display())
-                .trim_end_matches('/')
-                .to_owned(),
+            Location::Local(dir) => file_uri(dir).trim_end_matches('/').to_owned(),
             Location::Remote { base, prefix, .. } => {
                 format!("{}/{prefix}", redact(base.as_str()).trim_end_matches('/'))
             }
@@ -231,7 +234,7 @@ impl BlobStore {
                     .map_err(|e| Error::io("cannot write", &path, e.error))?;
                 sealer::sync_parent_dir(&path)?;
                 progress.inc(std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
-                Ok(format!("file://{}", path.display()))
+                Ok(file_uri(&path))
             }
             Location::Remote {
                 store,
@@ -315,6 +318,14 @@ fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize>
         }
     }
     Ok(filled)
+}
+
+/// The `file://` URI of a local path, percent-encoded (a `#`, `?` or `%` in a directory
+/// name would otherwise make a URI that names another file).
+fn file_uri(path: &Path) -> String {
+    Url::from_file_path(path)
+        .map(String::from)
+        .unwrap_or_else(|()| format!("file://{}", path.display()))
 }
 
 /// The local path of a `file://` URI.

@@ -830,6 +830,18 @@ pub fn fetch(
     output: &Path,
     timeout: Duration,
 ) -> Result<Fetched> {
+    // Found now, not after waiting for the key and downloading everything.
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::invalid(format!(
+            "{} is not a directory: nowhere to write {}",
+            dir.display(),
+            output.display()
+        )));
+    }
     let started = Instant::now();
     let waiting = settings
         .progress

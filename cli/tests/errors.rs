@@ -48,3 +48,21 @@ fn missing_marketplace_and_bad_addresses_fail_clearly() {
         .code(1)
         .stderr(predicate::str::contains("no account named ghost"));
 }
+
+#[test]
+fn without_home_the_keystore_must_be_named() {
+    let mut cmd = Command::cargo_bin("datamarket").unwrap();
+    cmd.env_clear()
+        .args(["keys", "list"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("HOME is not set: give --keystore"));
+    // With the keystore named, what needs no blob store works.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("datamarket").unwrap();
+    cmd.env_clear()
+        .env("DATAMARKET_KEYSTORE", dir.path())
+        .args(["keys", "list"])
+        .assert()
+        .success();
+}

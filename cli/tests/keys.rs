@@ -94,6 +94,15 @@ fn only_the_committed_key_is_delivered_and_a_bad_one_holds_up_nothing_else() {
     let (lines, total) = deliveries(&ok(w.cli("owner", "//Bob").args(["deliver", "--json"])));
     assert_eq!(total, 1, "{lines:?}");
     assert_eq!(lines[0]["delivered"], true);
+    // A missing output directory is found before any waiting or downloading.
+    let nowhere = w.path("no-such-dir").join("steps.csv");
+    let refused = fails(w.cli("buyer", "//Charlie").args([
+        "fetch",
+        &purchase_id.to_string(),
+        "-o",
+        nowhere.to_str().unwrap(),
+    ]));
+    assert!(refused.contains("is not a directory"), "{refused}");
     let out = w.path("steps.csv");
     ok(w.cli("buyer", "//Charlie").args([
         "fetch",

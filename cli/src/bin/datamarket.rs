@@ -229,11 +229,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn home_dir(sub: &str) -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    home.join(sub)
+/// `sub` in the home directory. Without `HOME` there is no default: a keystore or blob
+/// directory relative to wherever the command runs would be lost track of.
+fn home_dir(sub: &str, flag: &str) -> anyhow::Result<PathBuf> {
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(sub)),
+        None => anyhow::bail!("HOME is not set: give {flag} (or its environment variable)"),
+    }
 }
 
 /// The web API when none is given.
@@ -281,16 +283,17 @@ fn run(cli: Cli) -> Result<()> {
         node: g.node.clone(),
         marketplace: parse(&g.marketplace, "--marketplace")?,
         token: parse(&g.token, "--token")?,
-        keystore: Keystore::new(
-            g.keystore
-                .clone()
-                .unwrap_or_else(|| home_dir(".config/datamarket/keys")),
-        ),
-        blobs: g.blobs.clone().unwrap_or_else(|| {
-            home_dir(".local/share/datamarket/blobs")
-                .to_string_lossy()
-                .into_owned()
+        keystore: Keystore::new(match &g.keystore {
+            Some(dir) => dir.clone(),
+            None => home_dir(".config/datamarket/keys", "--keystore")?,
         }),
+        // Without HOME, none: only the commands that store blobs need one, and they say so.
+        blobs: match &g.blobs {
+            Some(blobs) => blobs.clone(),
+            None => home_dir(".local/share/datamarket/blobs", "--blobs")
+                .map(|dir| dir.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        },
         // Bars only for a person watching: never into pipes, logs or JSON.
         progress: Progress::new(!g.json && std::io::stderr().is_terminal()),
     };
@@ -500,6 +503,13 @@ fn offer(cx: &Ctx, command: OfferCommand) -> Result<()> {
             };
             let mut market = cx.connect()?;
             let created = ops::create_offer(&cx.settings, &mut market, &signer, &spec)?;
+            if created.uri.starts_with("file://") {
+                eprintln!(
+                    "note: the ciphertext's URI is a local file: only buyers on this machine \
+                     can fetch it. For buyers elsewhere, list with --blobs set to a shared \
+                     store (s3://..., https://...)."
+                );
+            }
             return cx.print(&created);
         }
         OfferCommand::Pause { offer } => (offer, OfferChange::Pause),
