@@ -599,28 +599,33 @@ impl SearchIndex {
         // the next.
         let mut ranked: TopHits<ScoreOrd> = TopHits::new(wanted);
         let mut sorted: TopHits<(u64, u64)> = TopHits::new(wanted);
-        for segment in searcher.segment_readers() {
+        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
             let columns = self.columns_of(segment)?;
             let Some(filter) = SegmentFilter::new(segment, &columns, filters)? else {
                 continue;
             };
             let ids = &columns.id;
             if scoring {
+                // Equal scores go in the order tantivy visits documents (segment by
+                // segment, each in document order), as its own top-docs collector does:
+                // a later document with the score of the weakest kept never enters, so
+                // the bar below is exactly that score (tantivy passes on only scores
+                // above it), and every page of a search, recomputed from the start,
+                // cuts the same order. (Ties by offer id would have to score every tied
+                // document: a medium word took about 40 % longer at 1M offers.)
+                let visited = (segment_ord as u64) << 32;
                 weight.for_each_pruning(Score::MIN, segment, &mut |doc, score| {
                     if filter.accepts(doc) {
                         if let Some(id) = ids.first(doc) {
-                            ranked.push(ScoreOrd(score * scale), id);
+                            // Ranked on the score as tantivy computes it (the scale is
+                            // one factor for the whole search, so the order is the
+                            // same), which makes the bar exact.
+                            ranked.push(ScoreOrd(score), visited | u64::from(doc), id);
                         }
                     }
                     // The score a document must beat from now on: what lets Block-WAND
-                    // skip postings. Tantivy passes on only scores above it, and a score
-                    // equal to the weakest kept may still enter with a lower id (documents
-                    // come in no id order: a changed offer is added again at the end), so
-                    // the bar sits a little below it; else pages of equal scores would
-                    // skip some offers and repeat others.
-                    ranked
-                        .floor()
-                        .map_or(Score::MIN, |s| just_below(s.0 / scale))
+                    // skip postings.
+                    ranked.floor().map_or(Score::MIN, |s| s.0)
                 })?;
             } else {
                 let prices = &columns.price;
@@ -640,7 +645,7 @@ impl SearchIndex {
                             }
                             _ => (prices.first(doc).unwrap_or(0), id),
                         };
-                        sorted.push(key, id);
+                        sorted.push(key, id, id);
                     }
                 })?;
             }
@@ -651,7 +656,7 @@ impl SearchIndex {
                 .into_iter()
                 .map(|(score, id)| Hit {
                     id,
-                    score: Some(score.0),
+                    score: Some(score.0 * scale),
                 })
                 .collect()
         } else {
@@ -802,21 +807,13 @@ fn check_syntax(ast: &tantivy::query_grammar::UserInputAst) -> Result<(), Search
     }
 }
 
-/// A pruning threshold that lets `score` itself through, with room for the rounding of
-/// the scaling on the way (a lower bar only costs a little pruning, never a hit).
-fn just_below(score: Score) -> Score {
-    if score > 0.0 {
-        score * (1.0 - 1e-5)
-    } else {
-        Score::MIN
-    }
-}
-
-/// The best `limit` hits seen so far by a key where higher is better, ties going to the
-/// lower offer id (so that pages of equal keys are stable).
+/// The best `limit` hits seen so far by a key where higher is better; equal keys go to
+/// the lower tie-break (the offer id for the sorted orders, the order of visit for
+/// relevance), so that pages of equal keys are stable.
 struct TopHits<K> {
     limit: usize,
-    heap: BinaryHeap<Reverse<(K, Reverse<u64>)>>,
+    /// (key, tie-break, offer id), the weakest on top.
+    heap: BinaryHeap<Reverse<(K, Reverse<u64>, u64)>>,
 }
 
 /// A BM25 score with a total order (scores are never NaN).
@@ -845,8 +842,8 @@ impl<K: Ord + Copy> TopHits<K> {
         }
     }
 
-    fn push(&mut self, key: K, id: u64) {
-        let entry = Reverse((key, Reverse(id)));
+    fn push(&mut self, key: K, tie_break: u64, id: u64) {
+        let entry = Reverse((key, Reverse(tie_break), id));
         if self.heap.len() < self.limit {
             self.heap.push(entry);
         } else if self.heap.peek().is_some_and(|worst| entry < *worst) {
@@ -860,19 +857,19 @@ impl<K: Ord + Copy> TopHits<K> {
         if self.heap.len() < self.limit {
             None
         } else {
-            self.heap.peek().map(|Reverse((key, _))| *key)
+            self.heap.peek().map(|Reverse((key, ..))| *key)
         }
     }
 
     /// Best first.
     fn into_sorted(self) -> Vec<(K, u64)> {
-        let mut hits: Vec<(K, u64)> = self
+        let mut hits: Vec<(K, u64, u64)> = self
             .heap
             .into_iter()
-            .map(|Reverse((key, Reverse(id)))| (key, id))
+            .map(|Reverse((key, Reverse(tie_break), id))| (key, tie_break, id))
             .collect();
         hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        hits
+        hits.into_iter().map(|(key, _, id)| (key, id)).collect()
     }
 }
 
@@ -1311,13 +1308,17 @@ mod tests {
             tags: vec!["health".into()],
             ..Filters::default()
         };
+        // Every match with its score; equal scores by id (a merge reorders documents,
+        // and with them the order of ties).
         let search = || -> Vec<(u64, u32)> {
-            index
-                .search("heart rate", &filters, SearchOrder::Relevance, 0, 50)
+            let mut hits: Vec<(u64, u32)> = index
+                .search("heart rate", &filters, SearchOrder::Relevance, 0, 10_000)
                 .unwrap()
                 .into_iter()
                 .map(|h| (h.id, (h.score.unwrap() * 1e4) as u32))
-                .collect()
+                .collect();
+            hits.sort_by_key(|&(id, score)| (Reverse(score), id));
+            hits
         };
         let before = search();
         assert!(!before.is_empty());
@@ -1354,8 +1355,9 @@ mod tests {
         assert_eq!(cached(), live());
     }
 
-    /// Offers whose scores tie come in pages by id, each once, whatever order their
-    /// documents were added in (a changed offer is added again at the end).
+    /// Offers whose scores tie come in pages that cut one order, each offer once,
+    /// whatever order their documents were added in (a changed offer is added again at
+    /// the end) and however small the pages.
     #[test]
     fn pages_of_equal_scores_neither_skip_nor_repeat_offers() {
         let mut rng = StdRng::seed_from_u64(5);
@@ -1416,7 +1418,16 @@ mod tests {
                     walked.extend(page.iter().map(|h| h.id));
                     offset += limit;
                 }
-                assert_eq!(walked, (1..=120).collect::<Vec<_>>(), "{q}, limit {limit}");
+                let all: Vec<u64> = index
+                    .search(q, &Filters::default(), SearchOrder::Relevance, 0, 200)
+                    .unwrap()
+                    .iter()
+                    .map(|h| h.id)
+                    .collect();
+                assert_eq!(walked, all, "{q}, limit {limit}");
+                let mut each = walked.clone();
+                each.sort_unstable();
+                assert_eq!(each, (1..=120).collect::<Vec<_>>(), "{q}, limit {limit}");
             }
         }
     }
