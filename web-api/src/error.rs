@@ -19,6 +19,9 @@ pub enum ApiError {
     /// The database cannot be reached right now (503).
     #[error("the index database is unavailable; try again shortly")]
     Unavailable,
+    /// The service is at a limit of its own right now (503): the message says which.
+    #[error("{0}")]
+    Busy(String),
     /// Anything else (500); the cause was logged.
     #[error("internal error; it has been logged")]
     Internal,
@@ -52,7 +55,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Unavailable | Self::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -3,6 +3,7 @@
 //! the indexer's `datamarket_blocks` notifications (with a poll should one be lost).
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -173,6 +174,7 @@ async fn newest_event(client: &deadpool_postgres::Client) -> ApiResult<Option<(i
     responses(
         (status = 200, description = "An endless text/event-stream; each event's data", body = MarketEvent, content_type = "text/event-stream"),
         (status = 400, description = "A bad address or event id", body = ErrorBody),
+        (status = 503, description = "Too many feeds are open; try again later", body = ErrorBody),
     )
 )]
 pub async fn events(
@@ -204,11 +206,20 @@ pub async fn events(
             .await?
             .unwrap_or((-1, -1)),
     };
+    // Held by the feed's task: given back when the client goes or the server closes.
+    let permit = Arc::clone(&state.event_streams)
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::Busy(
+                "too many live event feeds are open on this server; try again later".into(),
+            )
+        })?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(PAGE as usize);
     let mut wake = state.blocks.clone();
     let mut closing = state.closing.clone();
     let poll = state.poll;
     tokio::spawn(async move {
+        let _permit = permit;
         loop {
             let mut full = false;
             match read(&state, position, &filter).await {

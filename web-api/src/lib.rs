@@ -78,6 +78,10 @@ pub struct Config {
     /// notification came, in milliseconds (notifications wake them at once).
     #[arg(long, env = "WEB_API_SEARCH_POLL_MS", default_value_t = 2_000)]
     pub search_poll_ms: u64,
+    /// Most live event feeds (`/v1/events`) open at once; one more is a 503. Each open
+    /// feed reads the database whenever the indexer applies a batch.
+    #[arg(long, env = "WEB_API_MAX_EVENT_STREAMS", default_value_t = 1_000)]
+    pub max_event_streams: usize,
 }
 
 impl Config {
@@ -91,6 +95,7 @@ impl Config {
             ss58_prefix: 42,
             pool_size: 16,
             search_poll_ms: 2_000,
+            max_event_streams: 1_000,
         }
     }
 }
@@ -129,6 +134,8 @@ pub struct AppState {
     pub closing: tokio::sync::watch::Receiver<bool>,
     /// The last `/v1/stats` figures and the indexed block they are of.
     pub stats: Arc<status::StatsCache>,
+    /// One permit per live event feed that may be open.
+    pub event_streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// The process's Prometheus recorder (installed once; a second API in the same process,
@@ -229,6 +236,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         poll,
         closing,
         stats: Arc::default(),
+        event_streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
     };
     let router = router(state.clone(), cors(&config.cors_origins)?);
     Ok(App {

@@ -152,3 +152,37 @@ async fn purchases_and_deliveries_reach_subscribers_and_resume_after_the_last_id
     drop(indexed);
     database.drop_now().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_past_the_limit_are_refused_until_one_closes() {
+    let (database, _) = database("dm_web_feeds").await;
+    let mut config = web_api::Config::new(&database.url);
+    config.max_event_streams = 2;
+    let api = Api::start(config).await;
+    let open = || api.http.get(format!("{}/v1/events", api.base)).send();
+    let first = open().await.unwrap();
+    let second = open().await.unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    assert_eq!(second.status().as_u16(), 200);
+    let refused = open().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 503);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many live event feeds"),
+        "{body}"
+    );
+    // A client that goes gives its place back.
+    drop(first);
+    eventually(Duration::from_secs(5), || async {
+        let again = open().await.unwrap();
+        again.status().as_u16() == 200
+    })
+    .await;
+    drop(second);
+    api.stop().await;
+    database.drop_now().await.unwrap();
+}
