@@ -535,7 +535,6 @@ impl Deliverer {
                 Ok(true) => delivered += 1,
                 Ok(false) => {}
                 Err(error) => {
-                    self.retry.insert(purchase_id);
                     failed.get_or_insert(error);
                 }
             }
@@ -551,7 +550,8 @@ impl Deliverer {
     /// delivered twice, whoever told of it). Returns true when it delivered now.
     ///
     /// # Errors
-    /// The chain failing; a refused delivery is logged and skipped.
+    /// The chain failing (the purchase is then tried again at the next scan); a refused
+    /// delivery is logged and skipped.
     pub fn deliver(
         &mut self,
         settings: &Settings,
@@ -560,6 +560,20 @@ impl Deliverer {
         log: &mut dyn FnMut(&DeliveryLog),
     ) -> Result<bool> {
         let retrying = self.retry.remove(&purchase_id);
+        self.try_deliver(settings, market, purchase_id, retrying, log)
+            .inspect_err(|_| {
+                self.retry.insert(purchase_id);
+            })
+    }
+
+    fn try_deliver(
+        &mut self,
+        settings: &Settings,
+        market: &mut Market,
+        purchase_id: PurchaseId,
+        retrying: bool,
+        log: &mut dyn FnMut(&DeliveryLog),
+    ) -> Result<bool> {
         // Re-read right before delivering: another watcher may have delivered it.
         let purchase = match market.purchase(purchase_id) {
             Ok(p) => p,
@@ -720,11 +734,7 @@ impl Deliverer {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout)
             };
             let outcome = match event {
-                Ok(crate::api::FeedEvent::Purchased(id)) => {
-                    self.deliver(settings, market, id, log).inspect_err(|_| {
-                        self.retry.insert(id);
-                    })
-                }
+                Ok(crate::api::FeedEvent::Purchased(id)) => self.deliver(settings, market, id, log),
                 Ok(crate::api::FeedEvent::Connected) => {
                     notice("the event feed is back");
                     // Whatever the feed missed while it was down, the scan finds.

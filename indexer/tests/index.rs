@@ -30,6 +30,16 @@ async fn all_blocks(source: &BlockSource) -> Vec<Block> {
     source.fetch(1..=head.number).await.unwrap()
 }
 
+/// A chain on which every event type was emitted ([`every_event`]), and its blocks.
+async fn every_event_blocks() -> (Market, BlockSource, Vec<Block>) {
+    let mut chain = InProcessChain::new();
+    let m = deploy(&mut chain);
+    every_event(&mut chain, &m);
+    let source = BlockSource::shared(shared(chain));
+    let blocks = all_blocks(&source).await;
+    (m, source, blocks)
+}
+
 fn hex(b: &[u8]) -> Vec<u8> {
     b.to_vec()
 }
@@ -305,11 +315,7 @@ async fn every_event_type_lands_in_its_rows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applying_blocks_again_changes_nothing_and_rebuild_matches_the_live_run() {
-    let mut chain = InProcessChain::new();
-    let m = deploy(&mut chain);
-    every_event(&mut chain, &m);
-    let source = BlockSource::shared(shared(chain));
-    let blocks = all_blocks(&source).await;
+    let (m, _, blocks) = every_event_blocks().await;
     let (database, mut client) = fresh("dm_idx_replay").await;
     let watched = m.watched();
     for batch in blocks.chunks(3) {
@@ -347,11 +353,7 @@ async fn applying_blocks_again_changes_nothing_and_rebuild_matches_the_live_run(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_ends_at_the_block_that_reaches_its_event_cap() {
-    let mut chain = InProcessChain::new();
-    let m = deploy(&mut chain);
-    every_event(&mut chain, &m);
-    let source = BlockSource::shared(shared(chain));
-    let blocks = all_blocks(&source).await;
+    let (m, source, blocks) = every_event_blocks().await;
     let head = blocks.last().unwrap().header.number;
     let first = blocks[0].header.number;
 
@@ -664,11 +666,7 @@ async fn texts_with_nul_characters_are_stored_and_do_not_stop_the_index() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_indexed_without_its_mint_stops_with_a_message_that_says_so() {
-    let mut chain = InProcessChain::new();
-    let m = deploy(&mut chain);
-    every_event(&mut chain, &m);
-    let source = BlockSource::shared(shared(chain));
-    let blocks = all_blocks(&source).await;
+    let (m, _, blocks) = every_event_blocks().await;
     // From the block after the token's first event (its mint): its holders spend what
     // this index never saw them receive.
     let minted = blocks

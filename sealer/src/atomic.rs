@@ -14,10 +14,7 @@ use crate::{Error, Result};
 /// # Errors
 /// Whatever `write` returns, or [`Error::Io`] creating, flushing or renaming the file.
 pub fn write_atomically<T>(path: &Path, write: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sealer-")
-        .suffix(".partial")
-        .tempfile_in(parent_dir(path))?;
+    let mut tmp = staging_file(path)?;
     // Writes are already large (jobs or whole chunks), so no extra buffer copy.
     let value = write(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
@@ -34,11 +31,7 @@ pub fn write_atomically<T>(path: &Path, write: impl FnOnce(&mut File) -> Result<
 /// [`Error::Io`] with kind `AlreadyExists` when `path` exists; else as
 /// [`write_atomically`].
 pub fn write_new_private(path: &Path, contents: &[u8]) -> Result<()> {
-    // tempfile creates its files 0600 on Unix.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sealer-")
-        .suffix(".partial")
-        .tempfile_in(parent_dir(path))?;
+    let mut tmp = staging_file(path)?;
     std::io::Write::write_all(tmp.as_file_mut(), contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist_noclobber(path)
@@ -57,6 +50,15 @@ pub fn sync_parent_dir(path: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+/// A temporary file beside `path`, so that renaming it to `path` is atomic; tempfile
+/// creates it 0600 on Unix.
+fn staging_file(path: &Path) -> Result<tempfile::NamedTempFile> {
+    Ok(tempfile::Builder::new()
+        .prefix(".sealer-")
+        .suffix(".partial")
+        .tempfile_in(parent_dir(path))?)
 }
 
 fn parent_dir(path: &Path) -> &Path {
