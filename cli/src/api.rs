@@ -89,6 +89,23 @@ pub struct OfferFilter {
     pub limit: u32,
 }
 
+/// `text` from the chain, safe to print on a terminal: control characters (escape
+/// sequences could move the cursor, rewrite earlier lines or set the clipboard) and
+/// bidirectional overrides (which reorder what is shown) become U+FFFD. The marketplace
+/// refuses control characters, but what is printed may come from any index.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// One line per offer of a page: id, price and asset, title, tags.
 pub fn offer_lines(page: &Value) -> Vec<String> {
     page["offers"]
@@ -97,16 +114,16 @@ pub fn offer_lines(page: &Value) -> Vec<String> {
             offers
                 .iter()
                 .map(|o| {
-                    let tags: Vec<&str> = o["tags"]
+                    let tags: Vec<String> = o["tags"]
                         .as_array()
-                        .map(|t| t.iter().filter_map(Value::as_str).collect())
+                        .map(|t| t.iter().filter_map(Value::as_str).map(printable).collect())
                         .unwrap_or_default();
                     format!(
                         "{:>6}  {:>14} {:<10}  {}  [{}]",
                         o["id"],
                         o["price"].as_str().unwrap_or("?"),
-                        short_asset(o["asset"].as_str().unwrap_or("?")),
-                        o["title"].as_str().unwrap_or(""),
+                        printable(&short_asset(o["asset"].as_str().unwrap_or("?"))),
+                        printable(o["title"].as_str().unwrap_or("")),
                         tags.join(", ")
                     )
                 })
@@ -220,5 +237,33 @@ async fn follow(url: String, events: std::sync::mpsc::Sender<FeedEvent>) {
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_lines_print_no_terminal_controls() {
+        let page = serde_json::json!({"offers": [{
+            "id": 7, "price": "100", "asset": "native",
+            "title": "Steps\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J and \u{202e}txt.exe",
+            "tags": ["health\r", "ok"],
+        }]});
+        let lines = offer_lines(&page);
+        assert_eq!(lines.len(), 1);
+        let line = &lines[0];
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(!line.contains('\u{202e}'), "{line:?}");
+        assert!(
+            line.contains("Steps\u{fffd}]52;c;ZXZpbA==\u{fffd}\u{fffd}[2J and \u{fffd}txt.exe"),
+            "{line:?}"
+        );
+        assert!(line.ends_with("[health\u{fffd}, ok]"), "{line:?}");
+        assert_eq!(
+            printable("Daily steps, 2024 — ok"),
+            "Daily steps, 2024 — ok"
+        );
     }
 }

@@ -94,6 +94,9 @@ fn explain(error: MarketError) -> String {
         MarketError::TooManyTags => "too many tags (16 at most)",
         MarketError::InvalidTag => "a tag is empty or too long (32 bytes at most)",
         MarketError::InvalidUri => "the ciphertext URI is empty or too long",
+        MarketError::ControlCharacter => {
+            "the title, tags, URI, description or schema hold a control character (only the description and schema may have line breaks and tabs)"
+        }
         MarketError::SplitNotTotal => "the payees' shares must sum to 10000 basis points",
         MarketError::DuplicatePayee => "a payee appears twice",
         MarketError::ZeroShare => "a payee has a zero share",

@@ -110,8 +110,9 @@ mod marketplace {
         ///
         /// # Errors
         /// `MarketPaused`; `BondTooLow`; `ZeroPrice`; `InvalidHeader`/`ChunkSizeTooLarge`;
-        /// a metadata bound (`EmptyTitle`, `TitleTooLong`, ...); a split rule (`NoPayees`,
-        /// `TooManyPayees`, `DuplicatePayee`, `ZeroShare`, `SplitNotTotal`);
+        /// a metadata rule (`EmptyTitle`, `TitleTooLong`, ..., `ControlCharacter`); a split
+        /// rule (`NoPayees`, `TooManyPayees`, `DuplicatePayee`, `ZeroShare`,
+        /// `SplitNotTotal`);
         /// `InvalidMaxPurchases`; `NotAContract` for a PSP22 asset that is no contract.
         #[ink(message, payable)]
         pub fn create_offer(&mut self, offer: NewOffer) -> Result<OfferId> {
@@ -202,7 +203,7 @@ mod marketplace {
         ///
         /// # Errors
         /// `MarketPaused`, `OfferNotFound`, `NotOfferOwner`, `OfferDelisted`, or a
-        /// metadata bound.
+        /// metadata rule (as for `create_offer`).
         #[ink(message)]
         pub fn update_metadata(
             &mut self,

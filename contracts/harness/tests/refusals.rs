@@ -213,6 +213,10 @@ fn every_error_variant_refuses_and_changes_nothing() {
     w.refuses(&owner, "create_offer", &o, bond, Error::InvalidTag);
     let o = w.offer_with(|o| o.metadata.schema = "s".repeat(limits::SCHEMA + 1));
     w.refuses(&owner, "create_offer", &o, bond, Error::SchemaTooLong);
+    let o = w.offer_with(|o| o.metadata.title = "Steps\x1b[2J".into());
+    w.refuses(&owner, "create_offer", &o, bond, Error::ControlCharacter);
+    let o = w.offer_with(|o| o.uri.push('\0'));
+    w.refuses(&owner, "create_offer", &o, bond, Error::ControlCharacter);
     let o = w.offer_with(|o| o.uri = "u".repeat(limits::URI + 1));
     w.refuses(&owner, "create_offer", &o, bond, Error::InvalidUri);
     let o = w.offer_with(|o| o.payees.clear());
@@ -299,6 +303,15 @@ fn every_error_variant_refuses_and_changes_nothing() {
         &(active, "", &meta),
         0,
         Error::InvalidUri,
+    );
+    let mut tagged = meta.clone();
+    tagged.tags = vec!["a\u{9b}b".into()];
+    w.refuses(
+        &owner,
+        "update_metadata",
+        &(active, "u", &tagged),
+        0,
+        Error::ControlCharacter,
     );
     w.refuses(
         &owner,

@@ -510,6 +510,11 @@ pub enum Error {
     InvalidChunkProof,
     /// The proven chunk authenticates under the data key: nothing to dispute.
     ChunkAuthenticates,
+    /// A title, tag or URI holds a control character, or a description or schema one
+    /// other than a line break or a tab. Offer texts reach terminals, pages and
+    /// databases as they are: an escape sequence could rewrite a buyer's terminal, and a
+    /// NUL is refused by Postgres text.
+    ControlCharacter,
 }
 
 /// The marketplace's result type.
@@ -828,6 +833,19 @@ pub fn check_metadata(uri: &str, metadata: &OfferMetadata) -> Result<()> {
     if uri.is_empty() || uri.len() > limits::URI {
         return Err(Error::InvalidUri);
     }
+    let line = |text: &str| text.chars().any(char::is_control);
+    let multiline = |text: &str| {
+        text.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+    };
+    if line(&metadata.title)
+        || line(uri)
+        || metadata.tags.iter().any(|tag| line(tag))
+        || multiline(&metadata.description)
+        || multiline(&metadata.schema)
+    {
+        return Err(Error::ControlCharacter);
+    }
     Ok(())
 }
 
@@ -1030,9 +1048,58 @@ mod tests {
         assert_eq!(check_metadata("u", &m), Err(Error::TooManyTags));
         m.tags = vec!["x".repeat(limits::TAG + 1)];
         assert_eq!(check_metadata("u", &m), Err(Error::InvalidTag));
-        let mut m = ok;
+        let mut m = ok.clone();
         m.schema = "x".repeat(limits::SCHEMA + 1);
         assert_eq!(check_metadata("u", &m), Err(Error::SchemaTooLong));
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_descriptions_keep_lines_and_tabs() {
+        let ok = OfferMetadata {
+            title: "Steps, 2024".into(),
+            description: "Daily steps.\n\tOne row a day.".into(),
+            tags: vec!["health".into()],
+            schema: "date\tsteps\n".into(),
+            ..Default::default()
+        };
+        assert_eq!(check_metadata("file://x", &ok), Ok(()));
+        assert_eq!(
+            check_metadata("file://x\n", &ok),
+            Err(Error::ControlCharacter)
+        );
+        for bad in ["\0", "\x1b[2J", "\r", "\x7f", "\u{9b}"] {
+            let mut m = ok.clone();
+            m.title = format!("Steps{bad}");
+            assert_eq!(
+                check_metadata("u", &m),
+                Err(Error::ControlCharacter),
+                "{bad:?}"
+            );
+            let mut m = ok.clone();
+            m.tags = vec![format!("a{bad}")];
+            assert_eq!(
+                check_metadata("u", &m),
+                Err(Error::ControlCharacter),
+                "{bad:?}"
+            );
+            let mut m = ok.clone();
+            m.description.push_str(bad);
+            assert_eq!(
+                check_metadata("u", &m),
+                Err(Error::ControlCharacter),
+                "{bad:?}"
+            );
+            let mut m = ok.clone();
+            m.schema.push_str(bad);
+            assert_eq!(
+                check_metadata("u", &m),
+                Err(Error::ControlCharacter),
+                "{bad:?}"
+            );
+        }
+        let mut m = ok;
+        m.title = "Steps\n".into();
+        assert_eq!(check_metadata("u", &m), Err(Error::ControlCharacter));
     }
 }
 
