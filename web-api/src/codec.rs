@@ -41,6 +41,51 @@ pub fn parse_account(what: &str, text: &str, prefix: u16) -> Result<[u8; 32], Ap
     Ok(id.into())
 }
 
+/// The SS58 prefix the indexer writes accounts with in `raw_events.payload`.
+const PAYLOAD_PREFIX: u16 = 42;
+/// The keys under which `raw_events.payload` holds accounts (the indexer's
+/// `decode::payload`): buyers, owners, payees and payouts, token addresses.
+const PAYLOAD_ACCOUNT_KEYS: &[&str] = &[
+    "account",
+    "admin",
+    "buyer",
+    "fee_recipient",
+    "from",
+    "owner",
+    "psp22",
+    "spender",
+    "to",
+    "token",
+];
+
+/// Re-encodes the accounts in an event's stored payload, which the indexer writes with
+/// prefix 42 whatever the network, in this API's `prefix`, so that a feed's payload
+/// names accounts as the rest of the API does.
+pub fn payload_accounts(payload: &mut serde_json::Value, prefix: u16) {
+    use serde_json::Value;
+    if prefix == PAYLOAD_PREFIX {
+        return;
+    }
+    match payload {
+        Value::Object(fields) => {
+            for (key, value) in fields.iter_mut() {
+                match value {
+                    Value::String(text) if PAYLOAD_ACCOUNT_KEYS.contains(&key.as_str()) => {
+                        if let Ok((id, format)) = AccountId32::from_ss58check_with_version(text) {
+                            if u16::from(format) == PAYLOAD_PREFIX {
+                                *text = account(id.as_ref(), prefix);
+                            }
+                        }
+                    }
+                    other => payload_accounts(other, prefix),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| payload_accounts(v, prefix)),
+        _ => {}
+    }
+}
+
 /// An asset for people: `native`, or the PSP22 token's address.
 pub fn asset(bytes: &[u8], prefix: u16) -> String {
     if bytes.is_empty() {
@@ -212,6 +257,30 @@ mod tests {
         assert!(parse_account("owner", "5Grw", 42).is_err());
         assert_eq!(asset(&[], 42), "native");
         assert_eq!(parse_asset("native", 42).unwrap(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn payload_accounts_follow_the_networks_prefix() {
+        let alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+        let raw = parse_account("buyer", alice, 42).unwrap();
+        let alice_dot = account(&raw, 0);
+        let stored = serde_json::json!({
+            "buyer": alice, "amount": "100", "asset": {"psp22": alice},
+            "payouts": [{"account": alice, "amount": "7"}], "uri": alice,
+        });
+        let mut payload = stored.clone();
+        payload_accounts(&mut payload, 42);
+        assert_eq!(payload, stored);
+        payload_accounts(&mut payload, 0);
+        assert_eq!(
+            payload,
+            serde_json::json!({
+                "buyer": alice_dot, "amount": "100", "asset": {"psp22": alice_dot},
+                "payouts": [{"account": alice_dot, "amount": "7"}],
+                // Not an account field: left as it is.
+                "uri": alice,
+            })
+        );
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub struct MarketEvent {
     pub buyer: String,
     /// The offer's owner (SS58).
     pub owner: String,
-    /// The event as the indexer decoded it (`raw_events.payload`).
+    /// The event as the indexer decoded it (`raw_events.payload`), its accounts in
+    /// this network's SS58 form.
     pub payload: serde_json::Value,
 }
 
@@ -127,11 +128,13 @@ async fn read(
         .map(|r| {
             let position: (i64, i32) = (r.get(0), r.get(1));
             let id = format!("{}-{}", position.0, position.1);
+            let mut payload = r.get(3);
+            codec::payload_accounts(&mut payload, prefix);
             let event = MarketEvent {
                 id: id.clone(),
                 kind: r.get(2),
                 block: position.0 as u64,
-                payload: r.get(3),
+                payload,
                 purchase_id: r.get::<_, i64>(4) as u64,
                 offer_id: r.get::<_, i64>(5) as u64,
                 buyer: codec::account(r.get(6), prefix),

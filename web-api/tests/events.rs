@@ -141,6 +141,25 @@ async fn purchases_and_deliveries_reach_subscribers_and_resume_after_the_last_id
     let events = read_events(&mut resumed, 1, Duration::from_secs(2)).await;
     assert_eq!(events[0].0, "KeyDelivered");
 
+    // On a network with another SS58 prefix the payload's accounts follow it too (the
+    // indexer stores them with prefix 42).
+    let mut config = web_api::Config::new(&database.url);
+    config.ss58_prefix = 0;
+    let polkadot = Api::start(config).await;
+    let mut replayed = polkadot
+        .http
+        .get(format!("{}/v1/events?after=0-0", polkadot.base))
+        .send()
+        .await
+        .unwrap();
+    let events = read_events(&mut replayed, 1, Duration::from_secs(2)).await;
+    let created = &events[0].1;
+    let buyer_dot = web_api::codec::account(buyer.account_id().as_ref(), 0);
+    assert_eq!(created["buyer"], buyer_dot);
+    assert_eq!(created["payload"]["buyer"], buyer_dot);
+    drop(replayed);
+    polkadot.stop().await;
+
     // Bad filters and ids are a 400.
     api.fails("/v1/events?buyer=nobody", 400).await;
     api.fails("/v1/events?after=12", 400).await;
