@@ -594,7 +594,7 @@ async fn malformed_event_bytes_go_to_the_undecodable_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn texts_with_nul_characters_are_stored_and_do_not_stop_the_index() {
     use chain::market_types::events::{OfferCreated, OfferMetadataUpdated};
-    use chain::market_types::{Asset, Result as MarketResult};
+    use chain::market_types::{Asset, OfferMetadata, Result as MarketResult};
     use ink::env::Event as _;
     use scale::{Decode, Encode};
     let mut chain = InProcessChain::new();
@@ -623,24 +623,28 @@ async fn texts_with_nul_characters_are_stored_and_do_not_stop_the_index() {
     // must not depend on it: another build or another contract at the watched address
     // may emit any UTF-8, NUL included, and Postgres text and jsonb take no NUL. The
     // real events, their texts given NULs, as such a contract would emit them.
+    let with_nuls = |uri: &mut String, metadata: &mut OfferMetadata, name: &str, title: &str| {
+        *uri = format!("file:///blobs/\0{name}.dmseal");
+        metadata.title = title.into();
+        metadata.description = "\0".into();
+        metadata.tags = vec!["a\0b".into()];
+        metadata.schema = "date\0steps".into();
+    };
     let mut patched = 0;
     for e in blocks.iter_mut().flat_map(|b| b.events.iter_mut()) {
         if e.topics.first() == OfferCreated::SIGNATURE_TOPIC.as_ref() {
             let mut created = OfferCreated::decode(&mut &e.data[..]).unwrap();
-            created.uri = "file:///blobs/\0.dmseal".into();
-            created.metadata.title = "Steps\0 and more".into();
-            created.metadata.description = "\0".into();
-            created.metadata.tags = vec!["a\0b".into()];
-            created.metadata.schema = "date\0steps".into();
+            with_nuls(
+                &mut created.uri,
+                &mut created.metadata,
+                "",
+                "Steps\0 and more",
+            );
             e.data = created.encode();
             patched += 1;
         } else if e.topics.first() == OfferMetadataUpdated::SIGNATURE_TOPIC.as_ref() {
             let mut updated = OfferMetadataUpdated::decode(&mut &e.data[..]).unwrap();
-            updated.uri = "file:///blobs/\0b.dmseal".into();
-            updated.metadata.title = "Updated\0".into();
-            updated.metadata.description = "\0".into();
-            updated.metadata.tags = vec!["a\0b".into()];
-            updated.metadata.schema = "date\0steps".into();
+            with_nuls(&mut updated.uri, &mut updated.metadata, "b", "Updated\0");
             e.data = updated.encode();
             patched += 1;
         }
