@@ -178,7 +178,27 @@ fn decode_token(signature: &[u8; 32], data: &[u8]) -> Result<TokenEvent, String>
     }
 }
 
-/// An account as SS58 (generic substrate prefix 42), as people read it.
+/// The SS58 prefix of the accounts in a [`payload`] (sp-core's default, the generic
+/// substrate one), whatever the network's own.
+pub const PAYLOAD_SS58_PREFIX: u16 = 42;
+
+/// The keys under which a [`payload`] holds accounts, at any depth: buyers, owners,
+/// payees and payouts, admins, token addresses. A reader that shows accounts in another
+/// prefix re-encodes the strings under these keys (the web API's event feed does).
+pub const PAYLOAD_ACCOUNT_KEYS: &[&str] = &[
+    "account",
+    "admin",
+    "buyer",
+    "fee_recipient",
+    "from",
+    "owner",
+    "psp22",
+    "spender",
+    "to",
+    "token",
+];
+
+/// An account as SS58 ([`PAYLOAD_SS58_PREFIX`]), as people read it.
 ///
 /// The SS58 checksum is a BLAKE2b-512 hash, which was the largest single cost of writing
 /// a batch; the same accounts recur across events, so encodings are remembered (per

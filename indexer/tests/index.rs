@@ -309,6 +309,43 @@ async fn every_event_type_lands_in_its_rows() {
     assert!(!row.get::<_, bool>(1));
     assert!(row.get::<_, bool>(2));
     assert_eq!(row.get::<_, String>(3), FEE_BPS.to_string());
+
+    // Every account in every payload sits under a key of PAYLOAD_ACCOUNT_KEYS, with
+    // PAYLOAD_SS58_PREFIX, and nothing else does: what a reader re-encoding them for
+    // another network relies on.
+    fn strings<'a>(value: &'a serde_json::Value, key: &str, out: &mut Vec<(String, &'a str)>) {
+        match value {
+            serde_json::Value::String(text) => out.push((key.to_owned(), text)),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, key, out)),
+            serde_json::Value::Object(fields) => {
+                fields.iter().for_each(|(k, v)| strings(v, k, out))
+            }
+            _ => {}
+        }
+    }
+    let payloads: Vec<serde_json::Value> = client
+        .query("SELECT payload FROM raw_events", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut accounts = 0;
+    for payload in &payloads {
+        let mut found = Vec::new();
+        strings(payload, "", &mut found);
+        for (key, text) in found {
+            use sp_core::crypto::{AccountId32, Ss58Codec};
+            let parsed = AccountId32::from_ss58check_with_version(text);
+            let listed = indexer::decode::PAYLOAD_ACCOUNT_KEYS.contains(&key.as_str());
+            assert_eq!(parsed.is_ok(), listed, "{key}: {text} in {payload}");
+            if let Ok((_, format)) = parsed {
+                assert_eq!(u16::from(format), indexer::decode::PAYLOAD_SS58_PREFIX);
+                accounts += 1;
+            }
+        }
+    }
+    assert!(accounts > payloads.len(), "{accounts} accounts");
     drop(client);
     database.drop_now().await.unwrap();
 }

@@ -41,29 +41,13 @@ pub fn parse_account(what: &str, text: &str, prefix: u16) -> Result<[u8; 32], Ap
     Ok(id.into())
 }
 
-/// The SS58 prefix the indexer writes accounts with in `raw_events.payload`.
-const PAYLOAD_PREFIX: u16 = 42;
-/// The keys under which `raw_events.payload` holds accounts (the indexer's
-/// `decode::payload`): buyers, owners, payees and payouts, token addresses.
-const PAYLOAD_ACCOUNT_KEYS: &[&str] = &[
-    "account",
-    "admin",
-    "buyer",
-    "fee_recipient",
-    "from",
-    "owner",
-    "psp22",
-    "spender",
-    "to",
-    "token",
-];
-
 /// Re-encodes the accounts in an event's stored payload, which the indexer writes with
 /// prefix 42 whatever the network, in this API's `prefix`, so that a feed's payload
 /// names accounts as the rest of the API does.
 pub fn payload_accounts(payload: &mut serde_json::Value, prefix: u16) {
+    use indexer::decode::{PAYLOAD_ACCOUNT_KEYS, PAYLOAD_SS58_PREFIX};
     use serde_json::Value;
-    if prefix == PAYLOAD_PREFIX {
+    if prefix == PAYLOAD_SS58_PREFIX {
         return;
     }
     match payload {
@@ -72,7 +56,7 @@ pub fn payload_accounts(payload: &mut serde_json::Value, prefix: u16) {
                 match value {
                     Value::String(text) if PAYLOAD_ACCOUNT_KEYS.contains(&key.as_str()) => {
                         if let Ok((id, format)) = AccountId32::from_ss58check_with_version(text) {
-                            if u16::from(format) == PAYLOAD_PREFIX {
+                            if u16::from(format) == PAYLOAD_SS58_PREFIX {
                                 *text = account(id.as_ref(), prefix);
                             }
                         }
