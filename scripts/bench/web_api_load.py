@@ -13,6 +13,10 @@ The mix adds filter-only listings (plain SQL with keyset pagination) and detail 
 The baseline runs the same searches in Postgres as an API without tantivy would:
 tsvector @@ tsquery on the GIN index, ORDER BY ts_rank, the first page of 20 active
 offers, with the same filters, through pgbench (one connection, prepared statements).
+
+Last, the floors: HTTP alone (a 404 answered without the database), GET /healthz (HTTP and
+one Postgres round trip, as every page of offers makes) and SELECT 1 through pgbench,
+beside 10x under Postgres's rare-word median.
 """
 
 import argparse
@@ -309,7 +313,7 @@ def main():
           "same searches in Postgres (tsvector/GIN, ts_rank, first page; median)")
     print(f"{'class':<10} {'API p50':>9} {'API p99':>9} {'index':>8} {'PG median':>10} "
           f"{'PG/API':>7} {'PG/index':>9} {'PG runs':>8}  target: PG/API >= {TARGET_RATIO:.0f}x")
-    ratios = {}
+    ratios, pg_medians = {}, {}
     for name in SEARCH_CLASSES:
         before = index_seconds(a.base)
         api = wrk(a.base, lua, paths_file(name, paths[name]), a.class_seconds, 1, 1)
@@ -323,6 +327,7 @@ def main():
             files.append(f)
         pg, n = pgbench_median_ms(a.database_url, files, a.class_seconds, work)
         ratios[name] = pg / api["p50"]
+        pg_medians[name] = pg
         print(f"{name:<10} {api['p50']:>7.2f}ms {api['p99']:>7.2f}ms {index_ms:>6.2f}ms "
               f"{pg:>8.2f}ms {ratios[name]:>6.1f}x {pg / index_ms:>8.1f}x {n:>8}  "
               f"{'ok' if ratios[name] >= TARGET_RATIO else 'MISSED'}")
@@ -339,6 +344,27 @@ def main():
 
     slowest = min(ratios, key=ratios.get)
     print(f"Search class furthest from its target: {slowest} ({ratios[slowest]:.1f}x)")
+    floors(a, lua, paths_file, pg_medians["rare"])
+
+
+def floors(a, lua, paths_file, rare_pg_ms):
+    """The least any answer costs, one connection: an HTTP request that asks Postgres one
+    thing (GET /healthz, SELECT 1 through the pool) and Postgres's own round trip
+    (SELECT 1 through pgbench), beside what 10x under Postgres's rare-word median would
+    need."""
+    api = wrk(a.base, lua, paths_file("healthz", ["/healthz"]), a.class_seconds, 1, 1)
+    # An id past i64 is no offer: answered 404 before any database work (wrk counts the
+    # 404s as errors; only the latency is used).
+    http = wrk(a.base, lua, paths_file("no-offer", [f"/v1/offers/{2**64 - 1}"]),
+               a.class_seconds, 1, 1)
+    select_1 = os.path.join(a.work, "pg-select-1.sql")
+    with open(select_1, "w") as out:
+        out.write("SELECT 1;\n")
+    pg, _ = pgbench_median_ms(a.database_url, [select_1], a.class_seconds, a.work)
+    print(f"\nFloors, one connection: HTTP alone (a 404 without the database) p50 "
+          f"{http['p50']:.3f} ms; GET /healthz (HTTP and one Postgres round trip) p50 "
+          f"{api['p50']:.3f} ms; Postgres SELECT 1 (pgbench, prepared) median {pg:.3f} ms. "
+          f"10x under Postgres's rare-word median would be {rare_pg_ms / TARGET_RATIO:.3f} ms.")
 
 
 if __name__ == "__main__":
