@@ -40,6 +40,20 @@ async fn every_event_blocks() -> (Market, BlockSource, Vec<Block>) {
     (m, source, blocks)
 }
 
+/// The first column of every row `sql` returns.
+async fn first_column<T: tokio_postgres::types::FromSqlOwned>(
+    client: &Client,
+    sql: &str,
+) -> Vec<T> {
+    client
+        .query(sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 fn hex(b: &[u8]) -> Vec<u8> {
     b.to_vec()
 }
@@ -54,13 +68,11 @@ async fn every_event_type_lands_in_its_rows() {
     let head = index_all(Arc::clone(&chain), &database.url, &m.watched(), 4).await;
 
     // Every event of both contracts was seen and kept, none undecodable.
-    let names: Vec<String> = client
-        .query("SELECT DISTINCT name FROM raw_events ORDER BY name", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let names: Vec<String> = first_column(
+        &client,
+        "SELECT DISTINCT name FROM raw_events ORDER BY name",
+    )
+    .await;
     let mut expected: Vec<String> = [
         "OfferCreated",
         "OfferPriceUpdated",
@@ -323,13 +335,8 @@ async fn every_event_type_lands_in_its_rows() {
             _ => {}
         }
     }
-    let payloads: Vec<serde_json::Value> = client
-        .query("SELECT payload FROM raw_events", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let payloads: Vec<serde_json::Value> =
+        first_column(&client, "SELECT payload FROM raw_events").await;
     let mut accounts = 0;
     for payload in &payloads {
         let mut found = Vec::new();

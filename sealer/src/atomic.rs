@@ -77,12 +77,7 @@ impl Staged {
         if let Some(file) = nameless::create_in(dir) {
             return Ok(Self::Nameless(file));
         }
-        Ok(Self::Named(
-            tempfile::Builder::new()
-                .prefix(".sealer-")
-                .suffix(".partial")
-                .tempfile_in(dir)?,
-        ))
+        Ok(Self::Named(staging_name().tempfile_in(dir)?))
     }
 
     fn file_mut(&mut self) -> &mut File {
@@ -146,9 +141,7 @@ mod nameless {
     pub(super) fn link(file: &File, path: &Path, replace: Replace) -> io::Result<()> {
         match link_as(file, path) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && replace == Replace::Yes => {
-                tempfile::Builder::new()
-                    .prefix(".sealer-")
-                    .suffix(".partial")
+                super::staging_name()
                     .make_in(super::parent_dir(path), |aside| link_as(file, aside))?
                     .persist(path)
                     .map(|_| ())
@@ -165,6 +158,15 @@ mod nameless {
     fn proc_path(file: &File) -> PathBuf {
         PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
     }
+}
+
+/// The temporary name of a file on its way to its own (the fallback's staging file, or
+/// a whole nameless file linked beside the one it replaces): hidden, and saying what it
+/// is to whoever finds one after a crash.
+fn staging_name() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".sealer-").suffix(".partial");
+    builder
 }
 
 fn parent_dir(path: &Path) -> &Path {

@@ -1067,35 +1067,23 @@ mod tests {
             check_metadata("file://x\n", &ok),
             Err(Error::ControlCharacter)
         );
+        type Put = fn(&mut OfferMetadata, &str);
+        let fields: [(&str, Put); 4] = [
+            ("title", |m, bad| m.title = format!("Steps{bad}")),
+            ("tag", |m, bad| m.tags = vec![format!("a{bad}")]),
+            ("description", |m, bad| m.description.push_str(bad)),
+            ("schema", |m, bad| m.schema.push_str(bad)),
+        ];
         for bad in ["\0", "\x1b[2J", "\r", "\x7f", "\u{9b}"] {
-            let mut m = ok.clone();
-            m.title = format!("Steps{bad}");
-            assert_eq!(
-                check_metadata("u", &m),
-                Err(Error::ControlCharacter),
-                "{bad:?}"
-            );
-            let mut m = ok.clone();
-            m.tags = vec![format!("a{bad}")];
-            assert_eq!(
-                check_metadata("u", &m),
-                Err(Error::ControlCharacter),
-                "{bad:?}"
-            );
-            let mut m = ok.clone();
-            m.description.push_str(bad);
-            assert_eq!(
-                check_metadata("u", &m),
-                Err(Error::ControlCharacter),
-                "{bad:?}"
-            );
-            let mut m = ok.clone();
-            m.schema.push_str(bad);
-            assert_eq!(
-                check_metadata("u", &m),
-                Err(Error::ControlCharacter),
-                "{bad:?}"
-            );
+            for (field, put) in fields {
+                let mut m = ok.clone();
+                put(&mut m, bad);
+                assert_eq!(
+                    check_metadata("u", &m),
+                    Err(Error::ControlCharacter),
+                    "{field}: {bad:?}"
+                );
+            }
         }
         let mut m = ok;
         m.title = "Steps\n".into();
