@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use web_api::search::{Filters, SearchIndex, SearchOrder};
+use web_api::search::{Filters, PageStart, SearchIndex, SearchOrder};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -49,7 +49,15 @@ async fn main() -> anyhow::Result<()> {
         "cycling commute",
     ] {
         let started = Instant::now();
-        let hits = index.search(q, &Filters::default(), SearchOrder::Relevance, 0, 20)?;
+        let hits = index
+            .search(
+                q,
+                &Filters::default(),
+                SearchOrder::Relevance,
+                PageStart::offset(0),
+                20,
+            )?
+            .hits;
         println!(
             "  q={q:?}: top {} in {:.1} ms",
             hits.len(),

@@ -142,11 +142,15 @@ pub fn encode_cursor<T: Serialize>(position: &T) -> String {
 
 /// Reads a cursor made by [`encode_cursor`].
 pub fn decode_cursor<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    let bad = || ApiError::bad("malformed cursor: pass next_cursor from the previous page as is");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
-        .map_err(|_| bad())?;
-    serde_json::from_slice(&bytes).map_err(|_| bad())
+        .map_err(|_| malformed_cursor())?;
+    serde_json::from_slice(&bytes).map_err(|_| malformed_cursor())
+}
+
+/// The 400 for a cursor that no page gave out.
+pub fn malformed_cursor() -> ApiError {
+    ApiError::bad("malformed cursor: pass next_cursor from the previous page as is")
 }
 
 /// A query string parsed into `T` (repeated keys into `Vec`s); any problem is a 400

@@ -213,6 +213,7 @@ impl Sort {
 
 /// Where a SQL listing resumes: after this sort key and id.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SeekCursor {
     sort: String,
     /// The price of the last row (price sorts).
@@ -221,11 +222,19 @@ struct SeekCursor {
     id: i64,
 }
 
-/// Where a search resumes: after this many hits (search pages are bounded in depth).
+/// Where a search resumes. Ranked by relevance: after this many hits of the snapshot
+/// the first page read (pages are bounded in depth). In the other orders: after the last
+/// hit's sort key. (Unknown fields are refused: a listing's cursor is not a search's.)
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SearchCursor {
     sort: String,
+    #[serde(default)]
     offset: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    snapshot: Option<search::Snapshot>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after: Option<search::SortKey>,
 }
 
 struct Listing {
@@ -339,8 +348,12 @@ fn push_filters(sql: &mut Sql, filters: &Filters) {
 /// Without `q`: plain SQL in the requested order with keyset pagination (the cursor holds
 /// the last row's sort key and id, so pages never skip or repeat rows however deep).
 /// With `q`: ranked full-text search (BM25; title weighs most, then tags, then
-/// description) with the same filters applied inside the search; its pages are offsets,
-/// bounded to a depth of 1 000 hits.
+/// description) with the same filters applied inside the search. Ranked pages come from
+/// the snapshot of the index that the first page read, so offers added or changed
+/// meanwhile neither repeat nor skip; they go to a depth of 1 000 hits, and a snapshot
+/// unread for 10 minutes is dropped (its pages then go on in the current index). Sorted
+/// by `newest` or price, pages resume after the last offer's sort key, as deep as the
+/// hits go.
 #[utoipa::path(
     get,
     path = "/v1/offers",
@@ -453,7 +466,7 @@ async fn search_offers(
     query: &OffersQuery,
     listing: Listing,
 ) -> ApiResult<Json<OfferPage>> {
-    let offset = match &query.cursor {
+    let start = match &query.cursor {
         Some(cursor) => {
             let cursor: SearchCursor = codec::decode_cursor(cursor)?;
             if cursor.sort != listing.sort.name() {
@@ -463,36 +476,56 @@ async fn search_offers(
                     listing.sort.name()
                 )));
             }
-            cursor.offset
+            // A sorted search's cursor holds a key (or, from before keys, an offset); a
+            // ranked one never does.
+            let keyed = cursor.after.is_some();
+            let well_formed = match listing.sort {
+                Sort::Relevance => !keyed,
+                _ => keyed != (cursor.offset > 0),
+            };
+            if !well_formed {
+                return Err(codec::malformed_cursor());
+            }
+            search::PageStart {
+                offset: cursor.offset,
+                snapshot: cursor.snapshot,
+                after: cursor.after,
+            }
         }
-        None => 0,
+        None => search::PageStart::default(),
     };
+    let offset = start.offset;
     if offset >= search::MAX_DEPTH {
         return Err(ApiError::bad(format!(
             "search results page to a depth of {} hits; refine the query or the filters",
             search::MAX_DEPTH
         )));
     }
-    // The last page ends at that depth.
-    let limit = (listing.limit as usize).min(search::MAX_DEPTH - offset);
+    // Ranked pages end at that depth; the other orders page by key, as deep as they go.
+    let ranked = listing.sort == Sort::Relevance;
+    let limit = if ranked {
+        (listing.limit as usize).min(search::MAX_DEPTH - offset)
+    } else {
+        listing.limit as usize
+    };
     let order = match listing.sort {
         Sort::Relevance => SearchOrder::Relevance,
         Sort::Newest => SearchOrder::Newest,
         Sort::PriceAsc => SearchOrder::PriceAsc,
         Sort::PriceDesc => SearchOrder::PriceDesc,
     };
-    let hits = state
+    let page = state
         .search
         .search_blocking(
             q.to_owned(),
             listing.filters.clone(),
             order,
-            offset,
+            start,
             limit + 1,
         )
         .await?;
-    let more = hits.len() > limit;
-    let hits = &hits[..hits.len().min(limit)];
+    let more = page.hits.len() > limit;
+    let hits = &page.hits[..page.hits.len().min(limit)];
     // The rows come from Postgres, the truth, with the same filters: an offer changed
     // since the index last caught up is shown as it is now, or left out.
     let ids: Vec<i64> = hits.iter().map(|h| h.id as i64).collect();
@@ -520,13 +553,24 @@ async fn search_offers(
             })
         })
         .collect();
-    // No cursor past the depth limit: following it could only fail.
-    let next_cursor = (more && offset + limit < search::MAX_DEPTH).then(|| {
-        codec::encode_cursor(&SearchCursor {
-            sort: listing.sort.name().into(),
+    let sort = listing.sort.name().to_owned();
+    let next_cursor = match hits.last() {
+        // No cursor past the depth limit: following it could only fail.
+        Some(_) if ranked && more && offset + limit < search::MAX_DEPTH => Some(SearchCursor {
+            sort,
             offset: offset + limit,
-        })
-    });
+            snapshot: Some(page.snapshot),
+            after: None,
+        }),
+        Some(last) if !ranked && more => Some(SearchCursor {
+            sort,
+            offset: 0,
+            snapshot: None,
+            after: last.key,
+        }),
+        _ => None,
+    }
+    .map(|cursor| codec::encode_cursor(&cursor));
     Ok(Json(OfferPage {
         offers,
         next_cursor,

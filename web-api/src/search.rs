@@ -19,7 +19,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    doc, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term,
+    doc, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher, SegmentReader, Term,
 };
 use tokio_postgres::{AsyncMessage, NoTls};
 
@@ -49,8 +49,15 @@ const BULK_PAGES: i64 = 10;
 const INDEX_VERSION: u32 = 2;
 /// How long opening waits for another writer to let go of the index directory.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// How deep a search may page (offset + limit).
+/// How deep a search ranked by relevance may page (offset + limit). Searches in the
+/// other orders page by key and go as deep as there are hits.
 pub const MAX_DEPTH: usize = 1_000;
+/// How long a snapshot of the index stays readable after its last page was read (see
+/// [`Snapshot`]).
+const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
+/// Most snapshots kept at once: each keeps the segments it reads from on disk (and
+/// mapped) after merges and deletions have retired them.
+const SNAPSHOTS: usize = 8;
 
 /// Why the search index failed.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +173,64 @@ pub struct Hit {
     pub id: u64,
     /// Its BM25 score, when ranked by relevance.
     pub score: Option<f32>,
+    /// Its sort key, in the orders other than relevance: a page that starts
+    /// [`after`](PageStart::after) it holds the hits that follow it.
+    pub key: Option<SortKey>,
+}
+
+/// Where a hit stands in a sorted order, as the index keeps it: a page that starts after
+/// a key shows what sorts after it now, so offers added or changed meanwhile neither
+/// repeat nor push others off the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortKey(u64, u64, u64);
+
+/// The index as one search read it. Later pages of a search ranked by relevance read
+/// the same snapshot, so offers added, changed or delisted since the first page neither
+/// repeat nor skip (BM25 scores move with every document added). A snapshot stays
+/// readable for [`SNAPSHOT_TTL`] after its last page; after that, or after a restart,
+/// pages go on at the same depth in the current index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// This process's index (generations count from 0 in each process).
+    instance: u64,
+    /// The searcher's generation.
+    generation: u64,
+}
+
+/// Where a page of hits begins.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PageStart {
+    /// Hits to skip.
+    pub offset: usize,
+    /// The snapshot earlier pages were read from; the current index when `None`.
+    pub snapshot: Option<Snapshot>,
+    /// Only hits that sort after this key (orders other than relevance).
+    pub after: Option<SortKey>,
+}
+
+impl PageStart {
+    /// After `offset` hits of the current index.
+    pub fn offset(offset: usize) -> Self {
+        Self {
+            offset,
+            ..Self::default()
+        }
+    }
+}
+
+/// A page of hits and the snapshot they were read from.
+#[derive(Debug)]
+pub struct SearchPage {
+    /// The hits, best first.
+    pub hits: Vec<Hit>,
+    /// What the next page of the same search should read.
+    pub snapshot: Snapshot,
+}
+
+/// A searcher kept for the later pages of searches that read it.
+struct Pinned {
+    searcher: Searcher,
+    used: Instant,
 }
 
 /// The search index and its writer.
@@ -182,6 +247,10 @@ pub struct SearchIndex {
     columns: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
     /// Searches running at once, at most (see [`SearchIndex::search_blocking`]).
     searching: tokio::sync::Semaphore,
+    /// Tells this process's snapshots from another's.
+    instance: u64,
+    /// Searchers that relevance pages still read, by generation.
+    pinned: Mutex<HashMap<u64, Pinned>>,
 }
 
 /// Searches at once: two per core, so that a core never idles while a search waits on
@@ -247,6 +316,13 @@ impl SearchIndex {
             marketplace: Mutex::new(marketplace),
             columns: Mutex::new(HashMap::new()),
             searching: tokio::sync::Semaphore::new(concurrent_searches()),
+            // Random, so that a cursor from before a restart names no snapshot of this
+            // process (std's hasher keys are random per process).
+            instance: std::hash::BuildHasher::hash_one(
+                &std::collections::hash_map::RandomState::new(),
+                std::process::id(),
+            ),
+            pinned: Mutex::new(HashMap::new()),
         };
         if applied == 0 {
             // No usable commit: start from an empty index.
@@ -547,9 +623,9 @@ impl SearchIndex {
         q: String,
         filters: Filters,
         order: SearchOrder,
-        offset: usize,
+        start: PageStart,
         limit: usize,
-    ) -> Result<Vec<Hit>, SearchError> {
+    ) -> Result<SearchPage, SearchError> {
         // Searches are CPU work: a few at a time, the rest wait here, rather than each
         // taking a thread of tokio's blocking pool (which grows to hundreds) to fight
         // over the cores.
@@ -561,7 +637,7 @@ impl SearchIndex {
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            let hits = this.search(&q, &filters, order, offset, limit);
+            let hits = this.search(&q, &filters, order, start, limit);
             metrics::histogram!("web_api_search_index_seconds").record(started.elapsed());
             hits
         })
@@ -569,8 +645,10 @@ impl SearchIndex {
         .map_err(|e| SearchError::Task(e.to_string()))?
     }
 
-    /// Searches: `q` ranked with BM25 (or in `order`), inside `filters`, skipping
-    /// `offset` hits and returning at most `limit`.
+    /// Searches: `q` ranked with BM25 (or in `order`), inside `filters`, from `start`
+    /// (its snapshot, after its key, skipping its offset), returning at most `limit` hits.
+    /// A page of `limit` hits ranked by relevance keeps its snapshot readable for the
+    /// next page.
     ///
     /// The filters are checked per candidate document against fast fields rather than
     /// intersected as queries: a ranked search then stays a plain union of term queries,
@@ -582,12 +660,15 @@ impl SearchIndex {
         q: &str,
         filters: &Filters,
         order: SearchOrder,
-        offset: usize,
+        start: PageStart,
         limit: usize,
-    ) -> Result<Vec<Hit>, SearchError> {
-        let searcher = self.reader.searcher();
+    ) -> Result<SearchPage, SearchError> {
+        let offset = start.offset;
+        let searcher = self.searcher_for(start.snapshot);
         let (query, scale) = self.text_query(q, &searcher)?;
         let wanted = offset.saturating_add(limit.max(1));
+        // Hits at or before the cursor's key are on earlier pages.
+        let bound = start.after.map(|SortKey(a, b, id)| ((a, b), Reverse(id)));
         let scoring = order == SearchOrder::Relevance;
         let enable = if scoring {
             EnableScoring::enabled_from_searcher(&searcher)
@@ -645,6 +726,9 @@ impl SearchIndex {
                             }
                             _ => (prices.first(doc).unwrap_or(0), id),
                         };
+                        if bound.is_some_and(|bound| (key, Reverse(id)) >= bound) {
+                            continue;
+                        }
                         sorted.push(key, id, id);
                     }
                 })?;
@@ -657,16 +741,66 @@ impl SearchIndex {
                 .map(|(score, id)| Hit {
                     id,
                     score: Some(score.0 * scale),
+                    key: None,
                 })
                 .collect()
         } else {
             sorted
                 .into_sorted()
                 .into_iter()
-                .map(|(_, id)| Hit { id, score: None })
+                .map(|((a, b), id)| Hit {
+                    id,
+                    score: None,
+                    key: Some(SortKey(a, b, id)),
+                })
                 .collect()
         };
-        Ok(hits.into_iter().skip(offset).collect())
+        let hits: Vec<Hit> = hits.into_iter().skip(offset).collect();
+        if scoring && hits.len() >= limit {
+            // There may be a next page: keep what it must read.
+            self.pin(&searcher);
+        }
+        Ok(SearchPage {
+            hits,
+            snapshot: Snapshot {
+                instance: self.instance,
+                generation: searcher.generation().generation_id(),
+            },
+        })
+    }
+
+    /// The searcher of `snapshot` if it is still kept, else the current one.
+    fn searcher_for(&self, snapshot: Option<Snapshot>) -> Searcher {
+        let current = self.reader.searcher();
+        let Some(snapshot) = snapshot else {
+            return current;
+        };
+        if snapshot.instance == self.instance {
+            if current.generation().generation_id() == snapshot.generation {
+                return current;
+            }
+            let mut pinned = self.pinned.lock().expect("pinned lock");
+            if let Some(kept) = pinned.get_mut(&snapshot.generation) {
+                kept.used = Instant::now();
+                return kept.searcher.clone();
+            }
+        }
+        metrics::counter!("web_api_search_snapshots_expired_total").increment(1);
+        current
+    }
+
+    /// Keeps `searcher` readable for [`SNAPSHOT_TTL`] from now.
+    fn pin(&self, searcher: &Searcher) {
+        let now = Instant::now();
+        let mut pinned = self.pinned.lock().expect("pinned lock");
+        pinned
+            .entry(searcher.generation().generation_id())
+            .and_modify(|kept| kept.used = now)
+            .or_insert_with(|| Pinned {
+                searcher: searcher.clone(),
+                used: now,
+            });
+        forget_snapshots(&mut pinned, now);
     }
 
     /// `segment`'s fast-field columns, from the cache or opened now. Opening one decodes
@@ -687,15 +821,20 @@ impl SearchIndex {
         Ok(opened)
     }
 
-    /// Reloads the searcher after a commit and forgets the columns of segments that
-    /// merges or deletions of everything removed.
+    /// Reloads the searcher after a commit, forgets the snapshots that expired, and
+    /// forgets the columns of segments that neither the current searcher nor a kept
+    /// snapshot reads (merges and deletions of everything retire segments).
     fn reload(&self) -> Result<(), SearchError> {
         self.reader.reload()?;
-        let live: HashSet<SegmentId> = self
-            .reader
-            .searcher()
-            .segment_readers()
+        let mut searchers = vec![self.reader.searcher()];
+        {
+            let mut pinned = self.pinned.lock().expect("pinned lock");
+            forget_snapshots(&mut pinned, Instant::now());
+            searchers.extend(pinned.values().map(|kept| kept.searcher.clone()));
+        }
+        let live: HashSet<SegmentId> = searchers
             .iter()
+            .flat_map(|searcher| searcher.segment_readers().iter())
             .map(SegmentReader::segment_id)
             .collect();
         self.columns
@@ -804,6 +943,20 @@ fn check_syntax(ast: &tantivy::query_grammar::UserInputAst) -> Result<(), Search
             UserInputLeaf::Set { .. } => refuse("sets (IN [...])"),
             UserInputLeaf::Exists { .. } => refuse("field existence (field:*)"),
         },
+    }
+}
+
+/// Drops the snapshots unread for [`SNAPSHOT_TTL`], then the least recently read ones
+/// beyond [`SNAPSHOTS`].
+fn forget_snapshots(pinned: &mut HashMap<u64, Pinned>, now: Instant) {
+    pinned.retain(|_, kept| now.duration_since(kept.used) < SNAPSHOT_TTL);
+    while pinned.len() > SNAPSHOTS {
+        let oldest = pinned
+            .iter()
+            .min_by_key(|(_, kept)| kept.used)
+            .map(|(generation, _)| *generation)
+            .expect("more than SNAPSHOTS kept");
+        pinned.remove(&oldest);
     }
 }
 
@@ -1267,10 +1420,11 @@ mod tests {
                 "zebrafish",
                 &Filters::default(),
                 SearchOrder::Relevance,
-                0,
+                PageStart::offset(0),
                 10,
             )
-            .unwrap();
+            .unwrap()
+            .hits;
         assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [7]);
     }
 
@@ -1312,8 +1466,15 @@ mod tests {
         // and with them the order of ties).
         let search = || -> Vec<(u64, u32)> {
             let mut hits: Vec<(u64, u32)> = index
-                .search("heart rate", &filters, SearchOrder::Relevance, 0, 10_000)
+                .search(
+                    "heart rate",
+                    &filters,
+                    SearchOrder::Relevance,
+                    PageStart::offset(0),
+                    10_000,
+                )
                 .unwrap()
+                .hits
                 .into_iter()
                 .map(|h| (h.id, (h.score.unwrap() * 1e4) as u32))
                 .collect();
@@ -1408,10 +1569,11 @@ mod tests {
                             q,
                             &Filters::default(),
                             SearchOrder::Relevance,
-                            offset,
+                            PageStart::offset(offset),
                             limit,
                         )
-                        .unwrap();
+                        .unwrap()
+                        .hits;
                     if page.is_empty() {
                         break;
                     }
@@ -1419,8 +1581,15 @@ mod tests {
                     offset += limit;
                 }
                 let all: Vec<u64> = index
-                    .search(q, &Filters::default(), SearchOrder::Relevance, 0, 200)
+                    .search(
+                        q,
+                        &Filters::default(),
+                        SearchOrder::Relevance,
+                        PageStart::offset(0),
+                        200,
+                    )
                     .unwrap()
+                    .hits
                     .iter()
                     .map(|h| h.id)
                     .collect();
@@ -1428,6 +1597,206 @@ mod tests {
                 let mut each = walked.clone();
                 each.sort_unstable();
                 assert_eq!(each, (1..=120).collect::<Vec<_>>(), "{q}, limit {limit}");
+            }
+        }
+    }
+
+    fn ids_of(hits: &[Hit]) -> Vec<u64> {
+        hits.iter().map(|h| h.id).collect()
+    }
+
+    /// The later pages of a ranked search read the snapshot its first page read, while
+    /// offers that rank first are added and others rewritten between pages; a snapshot
+    /// no longer kept (expired, or another process's) gives the current index; at most
+    /// `SNAPSHOTS` are kept, the least recently read going first.
+    #[test]
+    fn ranked_pages_read_the_first_pages_snapshot_while_the_index_changes() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let index = SearchIndex::open(None).unwrap();
+        let mut seq = 0;
+        let docs: Vec<OfferDoc> = (1..=200)
+            .map(|id| {
+                seq += 1;
+                random_offer(&mut rng, id, seq)
+            })
+            .collect();
+        index.apply_blocking(&docs, None, true, None).unwrap();
+        let q = "heart rate";
+        let any = Filters::default();
+        let relevance = SearchOrder::Relevance;
+        let everything = |index: &SearchIndex| {
+            ids_of(
+                &index
+                    .search(q, &any, relevance, PageStart::offset(0), 1_000)
+                    .unwrap()
+                    .hits,
+            )
+        };
+        let before = everything(&index);
+        assert!(before.len() > 100, "{}", before.len());
+
+        let mut walked = Vec::new();
+        let mut start = PageStart::default();
+        let mut first_snapshot = None;
+        let mut next_id = 1_000;
+        loop {
+            let page = index.search(q, &any, relevance, start, 7).unwrap();
+            walked.extend(ids_of(&page.hits));
+            first_snapshot.get_or_insert(page.snapshot);
+            assert_eq!(Some(page.snapshot), first_snapshot);
+            if page.hits.len() < 7 {
+                break;
+            }
+            start = PageStart {
+                offset: start.offset + 7,
+                snapshot: Some(page.snapshot),
+                after: None,
+            };
+            // Between pages: a new offer that ranks first, and an old one rewritten.
+            next_id += 1;
+            seq += 1;
+            let mut top = random_offer(&mut rng, next_id, seq);
+            top.title = "heart rate heart rate".into();
+            seq += 1;
+            let old = rng.gen_range(1..=200);
+            let rewritten = random_offer(&mut rng, old, seq);
+            index
+                .apply_blocking(&[top, rewritten], None, true, None)
+                .unwrap();
+        }
+        assert_eq!(walked, before);
+        let now = everything(&index);
+        assert_ne!(now, before, "the index changed under the pages");
+
+        // Forgotten: the page comes from the current index, at the same depth.
+        index.pinned.lock().unwrap().clear();
+        let old = PageStart {
+            offset: 7,
+            snapshot: first_snapshot,
+            after: None,
+        };
+        let page = index.search(q, &any, relevance, old, 7).unwrap();
+        assert_eq!(ids_of(&page.hits), now[7..14]);
+        assert_ne!(Some(page.snapshot), first_snapshot);
+        // Another process's snapshot of the same generation is not this one's.
+        let foreign = Snapshot {
+            instance: page.snapshot.instance.wrapping_add(1),
+            generation: page.snapshot.generation,
+        };
+        let page = index
+            .search(
+                q,
+                &any,
+                relevance,
+                PageStart {
+                    snapshot: Some(foreign),
+                    ..old
+                },
+                7,
+            )
+            .unwrap();
+        assert_ne!(Some(page.snapshot), Some(foreign));
+
+        // A first page keeps its snapshot; past SNAPSHOTS the least recently read goes.
+        let mut kept = Vec::new();
+        for _ in 0..SNAPSHOTS + 3 {
+            seq += 1;
+            next_id += 1;
+            index
+                .apply_blocking(&[random_offer(&mut rng, next_id, seq)], None, true, None)
+                .unwrap();
+            kept.push(
+                index
+                    .search(q, &any, relevance, PageStart::default(), 7)
+                    .unwrap()
+                    .snapshot,
+            );
+        }
+        let pinned: HashSet<u64> = index.pinned.lock().unwrap().keys().copied().collect();
+        let newest: HashSet<u64> = kept[kept.len() - SNAPSHOTS..]
+            .iter()
+            .map(|s| s.generation)
+            .collect();
+        assert_eq!(pinned, newest);
+    }
+
+    /// Pages sorted by id or price resume after the last hit's key: offers added between
+    /// pages never repeat one or push one off; those that sort after the cursor show in
+    /// their place.
+    #[test]
+    fn sorted_pages_resume_after_the_last_key_while_offers_are_added() {
+        let mut rng = StdRng::seed_from_u64(13);
+        let index = SearchIndex::open(None).unwrap();
+        let mut seq = 0;
+        let docs: Vec<OfferDoc> = (1..=300)
+            .map(|id| {
+                seq += 1;
+                random_offer(&mut rng, id, seq)
+            })
+            .collect();
+        index.apply_blocking(&docs, None, true, None).unwrap();
+        let q = "heart";
+        let mut next_id = 1_000;
+        for order in [
+            SearchOrder::Newest,
+            SearchOrder::PriceAsc,
+            SearchOrder::PriceDesc,
+        ] {
+            for filters in [
+                Filters::default(),
+                Filters {
+                    status: Some("active".into()),
+                    ..Filters::default()
+                },
+            ] {
+                let before: Vec<u64> = reference(&index, q, &filters, order)
+                    .iter()
+                    .map(|h| h.0)
+                    .collect();
+                assert!(before.len() > 50, "{order:?}: {}", before.len());
+                let mut walked = Vec::new();
+                let mut after = None;
+                loop {
+                    let start = PageStart {
+                        after,
+                        ..PageStart::default()
+                    };
+                    let page = index.search(q, &filters, order, start, 9).unwrap();
+                    walked.extend(ids_of(&page.hits));
+                    assert!(walked.len() < 2_000, "{order:?}: the pages never end");
+                    match page.hits.last() {
+                        Some(last) if page.hits.len() == 9 => after = last.key,
+                        _ => break,
+                    }
+                    let added: Vec<OfferDoc> = (0..3)
+                        .map(|_| {
+                            next_id += 1;
+                            seq += 1;
+                            random_offer(&mut rng, next_id, seq)
+                        })
+                        .collect();
+                    index.apply_blocking(&added, None, true, None).unwrap();
+                }
+                let mut each = walked.clone();
+                each.sort_unstable();
+                each.dedup();
+                assert_eq!(each.len(), walked.len(), "{order:?}: an offer repeated");
+                // In the order of the index as it is now, and every offer of the first
+                // page's index is there.
+                let now: Vec<u64> = reference(&index, q, &filters, order)
+                    .iter()
+                    .map(|h| h.0)
+                    .collect();
+                let mut rest = now.iter();
+                for id in &walked {
+                    assert!(rest.any(|n| n == id), "{order:?}: {id} out of order");
+                }
+                let walked: HashSet<u64> = walked.into_iter().collect();
+                assert!(before.iter().all(|id| walked.contains(id)), "{order:?}");
+                if order == SearchOrder::Newest {
+                    // Added offers are newer than the cursor: none shows.
+                    assert_eq!(walked.len(), before.len());
+                }
             }
         }
     }
@@ -1500,7 +1869,10 @@ mod tests {
             ][case % 4];
             let offset = [0, 0, 5, 20][rng.gen_range(0..4)];
             let limit = [1, 10, 20][rng.gen_range(0..3)];
-            let got = index.search(q, &filters, order, offset, limit).unwrap();
+            let got = index
+                .search(q, &filters, order, PageStart::offset(offset), limit)
+                .unwrap()
+                .hits;
             let want = reference(&index, q, &filters, order);
             let want: Vec<_> = want.iter().skip(offset).take(limit).collect();
             assert_eq!(

@@ -636,6 +636,78 @@ async fn search_pages_end_at_the_depth_limit_without_a_cursor_past_it() {
     database.drop_now().await.unwrap();
 }
 
+/// Adds offer `id`, which ranks first for "offer", is the newest and costs nothing, and
+/// rewrites an older one's title (so the index deletes its document and adds another);
+/// returns once the API's search finds the new offer.
+async fn add_offer_between_pages(client: &tokio_postgres::Client, api: &Api, id: i64) {
+    client
+        .batch_execute(&format!(
+            "INSERT INTO offers (id, owner, content_root, header, key_commitment, price, asset, \
+             uri, title, description, tags, schema, size, bond, status, created_block, \
+             updated_block) \
+             SELECT {id}, owner, sha256('{id}'::bytea), header, key_commitment, 0, asset, uri, \
+             'Offer offer offer fresh{id}', description, tags, schema, size, bond, 'active', \
+             created_block, updated_block FROM offers WHERE id = 2; \
+             UPDATE offers SET title = title || ' offer', \
+             change_seq = nextval('offer_change_seq') WHERE id = {}; \
+             NOTIFY {}",
+            id % OFFERS + 1,
+            indexer::db::OFFERS_CHANNEL
+        ))
+        .await
+        .unwrap();
+    let found = format!("/v1/offers?q=fresh{id}");
+    eventually(std::time::Duration::from_secs(5), || async {
+        ids(&api.ok(&found).await) == [id as u64]
+    })
+    .await;
+}
+
+/// A client paging through a search while offers are added and rewritten sees each
+/// offer once and none pushed off: ranked pages read the first page's snapshot of the
+/// index, sorted pages resume after the last offer's sort key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_pages_neither_skip_nor_repeat_while_offers_change() {
+    let (database, client) = database("dm_web_stable").await;
+    insert_offers(&client, OFFERS, &OWNER_A, &OWNER_B, &TOKEN).await;
+    let api = Api::on(&database.url).await;
+    let mut next_id = OFFERS + 1;
+    // price_asc: the first page holds every offer at price 0, so the added ones (price 0,
+    // a higher id) sort before the cursor, as the newest do in `newest`.
+    for (sort, limit) in [("relevance", 30), ("newest", 40), ("price_asc", 40)] {
+        let path = format!("/v1/offers?q=offer&status=any&sort={sort}");
+        let before = walk(&api, &path, 100).await;
+        assert_eq!(before.len() as i64, next_id - 1, "{sort}");
+        let mut walked = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{path}&limit={limit}&cursor={c}"),
+                None => format!("{path}&limit={limit}"),
+            };
+            let page = api.ok(&url).await;
+            walked.extend(ids(&page));
+            assert!(walked.len() < 1_000, "{sort}: the pages never end");
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+            add_offer_between_pages(&client, &api, next_id).await;
+            next_id += 1;
+        }
+        assert_eq!(walked, before, "{sort}");
+        // The added offers are there for the next search.
+        let now = walk(&api, &path, 100).await;
+        assert_eq!(now.len() as i64, next_id - 1, "{sort}");
+        if sort == "relevance" {
+            assert_ne!(now[..5], before[..5], "the added offers rank first now");
+        }
+    }
+    api.stop().await;
+    drop(client);
+    database.drop_now().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
     let (database, client) = database("dm_web_errors").await;
@@ -654,6 +726,12 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
         .as_str()
         .unwrap()
         .to_owned();
+    let sorted_search_cursor = api.ok("/v1/offers?q=offer&sort=newest&limit=1").await
+        ["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let crafted = |position: Value| web_api::codec::encode_cursor(&position);
     let too_many_tags: String = (0..17).map(|i| format!("&tag=t{i}")).collect();
     let long_tag = "x".repeat(33);
     let deep =
@@ -682,6 +760,25 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
             "malformed cursor",
         ),
         (format!("/v1/offers?q=offer&cursor={deep}"), "depth of 1000"),
+        // A sorted search's cursor is not a listing's, nor one without a key a search's.
+        (
+            format!("/v1/offers?sort=newest&cursor={sorted_search_cursor}"),
+            "malformed cursor",
+        ),
+        (
+            format!(
+                "/v1/offers?q=offer&sort=newest&cursor={}",
+                crafted(serde_json::json!({"sort": "newest"}))
+            ),
+            "malformed cursor",
+        ),
+        (
+            format!(
+                "/v1/offers?q=offer&cursor={}",
+                crafted(serde_json::json!({"sort": "relevance", "after": [1, 0, 1]}))
+            ),
+            "malformed cursor",
+        ),
         (
             "/v1/offers?min_price=10&max_price=9".into(),
             "above max_price",

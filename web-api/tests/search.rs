@@ -267,10 +267,11 @@ async fn a_catch_up_stopped_between_commits_resumes_after_the_last_commit() {
             "renamed",
             &web_api::search::Filters::default(),
             web_api::search::SearchOrder::Relevance,
-            0,
+            web_api::search::PageStart::offset(0),
             10,
         )
-        .unwrap();
+        .unwrap()
+        .hits;
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [5]);
     drop((index, pool, client));
     database.drop_now().await.unwrap();
@@ -304,10 +305,11 @@ async fn a_bulk_catch_up_ends_merged_into_one_segment() {
             "listing",
             &everything,
             web_api::search::SearchOrder::Newest,
-            0,
+            web_api::search::PageStart::offset(0),
             300,
         )
-        .unwrap();
+        .unwrap()
+        .hits;
     assert_eq!(hits.len(), 250);
     assert_eq!(hits[0].id, 250);
 
