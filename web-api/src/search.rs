@@ -1601,6 +1601,16 @@ mod tests {
         }
     }
 
+    /// An index of offers 1..=`offers`, offer i with change_seq i, in one commit.
+    fn random_index(rng: &mut StdRng, offers: u64) -> Arc<SearchIndex> {
+        let index = SearchIndex::open(None).unwrap();
+        let docs: Vec<OfferDoc> = (1..=offers)
+            .map(|id| random_offer(rng, id, id as i64))
+            .collect();
+        index.apply_blocking(&docs, None, true, None).unwrap();
+        index
+    }
+
     fn ids_of(hits: &[Hit]) -> Vec<u64> {
         hits.iter().map(|h| h.id).collect()
     }
@@ -1612,15 +1622,8 @@ mod tests {
     #[test]
     fn ranked_pages_read_the_first_pages_snapshot_while_the_index_changes() {
         let mut rng = StdRng::seed_from_u64(11);
-        let index = SearchIndex::open(None).unwrap();
-        let mut seq = 0;
-        let docs: Vec<OfferDoc> = (1..=200)
-            .map(|id| {
-                seq += 1;
-                random_offer(&mut rng, id, seq)
-            })
-            .collect();
-        index.apply_blocking(&docs, None, true, None).unwrap();
+        let index = random_index(&mut rng, 200);
+        let mut seq = 200;
         let q = "heart rate";
         let any = Filters::default();
         let relevance = SearchOrder::Relevance;
@@ -1726,15 +1729,8 @@ mod tests {
     #[test]
     fn sorted_pages_resume_after_the_last_key_while_offers_are_added() {
         let mut rng = StdRng::seed_from_u64(13);
-        let index = SearchIndex::open(None).unwrap();
-        let mut seq = 0;
-        let docs: Vec<OfferDoc> = (1..=300)
-            .map(|id| {
-                seq += 1;
-                random_offer(&mut rng, id, seq)
-            })
-            .collect();
-        index.apply_blocking(&docs, None, true, None).unwrap();
+        let index = random_index(&mut rng, 300);
+        let mut seq = 300;
         let q = "heart";
         let mut next_id = 1_000;
         for order in [

@@ -485,6 +485,16 @@ fn rows() -> Vec<Row> {
 
 /// Walks every page of `path` (which has a `?`) with `limit`; returns the ids in order.
 async fn walk(api: &Api, path: &str, limit: usize) -> Vec<u64> {
+    walk_changing(api, path, limit, async || {}).await
+}
+
+/// [`walk`], running `between` after each page that has a next one.
+async fn walk_changing(
+    api: &Api,
+    path: &str,
+    limit: usize,
+    mut between: impl AsyncFnMut(),
+) -> Vec<u64> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -496,10 +506,12 @@ async fn walk(api: &Api, path: &str, limit: usize) -> Vec<u64> {
         let got = ids(&page);
         assert!(got.len() <= limit);
         all.extend(got);
+        assert!(all.len() < 10_000, "{path}: the pages never end");
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => return all,
         }
+        between().await;
     }
 }
 
@@ -678,23 +690,11 @@ async fn search_pages_neither_skip_nor_repeat_while_offers_change() {
         let path = format!("/v1/offers?q=offer&status=any&sort={sort}");
         let before = walk(&api, &path, 100).await;
         assert_eq!(before.len() as i64, next_id - 1, "{sort}");
-        let mut walked = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let url = match &cursor {
-                Some(c) => format!("{path}&limit={limit}&cursor={c}"),
-                None => format!("{path}&limit={limit}"),
-            };
-            let page = api.ok(&url).await;
-            walked.extend(ids(&page));
-            assert!(walked.len() < 1_000, "{sort}: the pages never end");
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
+        let walked = walk_changing(&api, &path, limit, async || {
             add_offer_between_pages(&client, &api, next_id).await;
             next_id += 1;
-        }
+        })
+        .await;
         assert_eq!(walked, before, "{sort}");
         // The added offers are there for the next search.
         let now = walk(&api, &path, 100).await;
