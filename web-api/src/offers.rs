@@ -350,10 +350,11 @@ fn push_filters(sql: &mut Sql, filters: &Filters) {
 /// With `q`: ranked full-text search (BM25; title weighs most, then tags, then
 /// description) with the same filters applied inside the search. Ranked pages come from
 /// the snapshot of the index that the first page read, so offers added or changed
-/// meanwhile neither repeat nor skip; they go to a depth of 1 000 hits, and a snapshot
-/// unread for 10 minutes is dropped (its pages then go on in the current index). Sorted
-/// by `newest` or price, pages resume after the last offer's sort key, as deep as the
-/// hits go.
+/// meanwhile neither repeat nor skip; they go to a depth of 1 000 hits. The API keeps
+/// the 8 snapshots read most recently, each for up to 10 minutes unread; past that, or
+/// after a restart, pages go on at the same depth in the current index. Sorted by
+/// `newest` or price, pages resume after the last offer's sort key, as deep as the hits
+/// go (offers added meanwhile never repeat one; an offer whose price changes moves).
 #[utoipa::path(
     get,
     path = "/v1/offers",
@@ -476,12 +477,12 @@ async fn search_offers(
                     listing.sort.name()
                 )));
             }
-            // A sorted search's cursor holds a key (or, from before keys, an offset); a
-            // ranked one never does.
+            // A sorted search's cursor holds a key (or, from before keys, an offset) and
+            // no snapshot; a ranked one never holds a key.
             let keyed = cursor.after.is_some();
             let well_formed = match listing.sort {
                 Sort::Relevance => !keyed,
-                _ => keyed != (cursor.offset > 0),
+                _ => keyed != (cursor.offset > 0) && cursor.snapshot.is_none(),
             };
             if !well_formed {
                 return Err(codec::malformed_cursor());

@@ -179,16 +179,20 @@ pub struct Hit {
 }
 
 /// Where a hit stands in a sorted order, as the index keeps it: a page that starts after
-/// a key shows what sorts after it now, so offers added or changed meanwhile neither
-/// repeat nor push others off the page.
+/// a key shows what sorts after it now, so offers added meanwhile neither repeat one nor
+/// push one off the page. (An offer whose price changes moves, as in any keyset paging:
+/// across the cursor, it shows twice or not at all.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SortKey(u64, u64, u64);
 
 /// The index as one search read it. Later pages of a search ranked by relevance read
 /// the same snapshot, so offers added, changed or delisted since the first page neither
 /// repeat nor skip (BM25 scores move with every document added). A snapshot stays
-/// readable for [`SNAPSHOT_TTL`] after its last page; after that, or after a restart,
-/// pages go on at the same depth in the current index.
+/// readable while it is among the [`SNAPSHOTS`] most recently read and for
+/// [`SNAPSHOT_TTL`] after its last page; after that, after a restart or a rebuild,
+/// pages go on at the same depth in the current index. (On an index that commits often
+/// under many searches, a client that pauses over [`SNAPSHOTS`] commits loses its
+/// snapshot.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// This process's index (generations count from 0 in each process).
@@ -366,6 +370,9 @@ impl SearchIndex {
 
     /// Empties the index and commits that, for a database it does not match.
     fn reset_blocking(&self, marketplace: Option<String>) -> Result<(), SearchError> {
+        // A snapshot of the index being thrown away holds ids of another database.
+        let forgotten = std::mem::take(&mut *self.pinned.lock().expect("pinned lock"));
+        drop(forgotten);
         let mut writer = self.writer.lock().expect("search writer lock");
         writer.delete_all_documents()?;
         let payload = CommitPayload {
@@ -792,15 +799,20 @@ impl SearchIndex {
     /// Keeps `searcher` readable for [`SNAPSHOT_TTL`] from now.
     fn pin(&self, searcher: &Searcher) {
         let now = Instant::now();
-        let mut pinned = self.pinned.lock().expect("pinned lock");
-        pinned
-            .entry(searcher.generation().generation_id())
-            .and_modify(|kept| kept.used = now)
-            .or_insert_with(|| Pinned {
-                searcher: searcher.clone(),
-                used: now,
-            });
-        forget_snapshots(&mut pinned, now);
+        let forgotten = {
+            let mut pinned = self.pinned.lock().expect("pinned lock");
+            pinned
+                .entry(searcher.generation().generation_id())
+                .and_modify(|kept| kept.used = now)
+                .or_insert_with(|| Pinned {
+                    searcher: searcher.clone(),
+                    used: now,
+                });
+            forget_snapshots(&mut pinned, now)
+        };
+        // The last reference to a searcher unmaps its segments: not under the lock
+        // every ranked search takes.
+        drop(forgotten);
     }
 
     /// `segment`'s fast-field columns, from the cache or opened now. Opening one decodes
@@ -827,11 +839,13 @@ impl SearchIndex {
     fn reload(&self) -> Result<(), SearchError> {
         self.reader.reload()?;
         let mut searchers = vec![self.reader.searcher()];
-        {
+        let forgotten = {
             let mut pinned = self.pinned.lock().expect("pinned lock");
-            forget_snapshots(&mut pinned, Instant::now());
+            let forgotten = forget_snapshots(&mut pinned, Instant::now());
             searchers.extend(pinned.values().map(|kept| kept.searcher.clone()));
-        }
+            forgotten
+        };
+        drop(forgotten);
         let live: HashSet<SegmentId> = searchers
             .iter()
             .flat_map(|searcher| searcher.segment_readers().iter())
@@ -946,18 +960,27 @@ fn check_syntax(ast: &tantivy::query_grammar::UserInputAst) -> Result<(), Search
     }
 }
 
-/// Drops the snapshots unread for [`SNAPSHOT_TTL`], then the least recently read ones
-/// beyond [`SNAPSHOTS`].
-fn forget_snapshots(pinned: &mut HashMap<u64, Pinned>, now: Instant) {
-    pinned.retain(|_, kept| now.duration_since(kept.used) < SNAPSHOT_TTL);
+/// Takes out the snapshots unread for [`SNAPSHOT_TTL`], then the least recently read
+/// ones beyond [`SNAPSHOTS`], and returns them (for the caller to drop after unlocking).
+fn forget_snapshots(pinned: &mut HashMap<u64, Pinned>, now: Instant) -> Vec<Pinned> {
+    let expired: Vec<u64> = pinned
+        .iter()
+        .filter(|(_, kept)| now.duration_since(kept.used) >= SNAPSHOT_TTL)
+        .map(|(generation, _)| *generation)
+        .collect();
+    let mut forgotten: Vec<Pinned> = expired
+        .iter()
+        .filter_map(|generation| pinned.remove(generation))
+        .collect();
     while pinned.len() > SNAPSHOTS {
         let oldest = pinned
             .iter()
             .min_by_key(|(_, kept)| kept.used)
             .map(|(generation, _)| *generation)
             .expect("more than SNAPSHOTS kept");
-        pinned.remove(&oldest);
+        forgotten.extend(pinned.remove(&oldest));
     }
+    forgotten
 }
 
 /// The best `limit` hits seen so far by a key where higher is better; equal keys go to
@@ -1671,34 +1694,55 @@ mod tests {
         let now = everything(&index);
         assert_ne!(now, before, "the index changed under the pages");
 
-        // Forgotten: the page comes from the current index, at the same depth.
-        index.pinned.lock().unwrap().clear();
+        let first_snapshot = first_snapshot.unwrap();
         let old = PageStart {
             offset: 7,
-            snapshot: first_snapshot,
+            snapshot: Some(first_snapshot),
             after: None,
         };
         let page = index.search(q, &any, relevance, old, 7).unwrap();
-        assert_eq!(ids_of(&page.hits), now[7..14]);
-        assert_ne!(Some(page.snapshot), first_snapshot);
-        // Another process's snapshot of the same generation is not this one's.
+        assert_eq!(ids_of(&page.hits), before[7..14], "still kept");
+        // Another process's snapshot of a kept generation is not this one's: the page
+        // comes from the current index.
         let foreign = Snapshot {
-            instance: page.snapshot.instance.wrapping_add(1),
-            generation: page.snapshot.generation,
+            instance: first_snapshot.instance.wrapping_add(1),
+            generation: first_snapshot.generation,
         };
+        let start = PageStart {
+            snapshot: Some(foreign),
+            ..old
+        };
+        let page = index.search(q, &any, relevance, start, 7).unwrap();
+        assert_eq!(ids_of(&page.hits), now[7..14]);
+        assert_ne!(now[7..14], before[7..14]);
+        // Forgotten (expired): the current index, at the same depth.
+        index.pinned.lock().unwrap().clear();
+        let page = index.search(q, &any, relevance, old, 7).unwrap();
+        assert_eq!(ids_of(&page.hits), now[7..14]);
+        assert_ne!(page.snapshot, first_snapshot);
+        // A rebuild forgets every snapshot: they hold another database's ids.
         let page = index
-            .search(
-                q,
-                &any,
-                relevance,
-                PageStart {
-                    snapshot: Some(foreign),
-                    ..old
-                },
-                7,
-            )
+            .search(q, &any, relevance, PageStart::default(), 7)
             .unwrap();
-        assert_ne!(Some(page.snapshot), Some(foreign));
+        assert!(!index.pinned.lock().unwrap().is_empty());
+        index.reset_blocking(None).unwrap();
+        assert!(index.pinned.lock().unwrap().is_empty());
+        let start = PageStart {
+            snapshot: Some(page.snapshot),
+            ..old
+        };
+        assert!(index
+            .search(q, &any, relevance, start, 7)
+            .unwrap()
+            .hits
+            .is_empty());
+        let docs: Vec<OfferDoc> = (1..=200)
+            .map(|id| {
+                seq += 1;
+                random_offer(&mut rng, id, seq)
+            })
+            .collect();
+        index.apply_blocking(&docs, None, true, None).unwrap();
 
         // A first page keeps its snapshot; past SNAPSHOTS the least recently read goes.
         let mut kept = Vec::new();

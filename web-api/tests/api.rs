@@ -688,6 +688,19 @@ async fn search_pages_neither_skip_nor_repeat_while_offers_change() {
     // a higher id) sort before the cursor, as the newest do in `newest`.
     for (sort, limit) in [("relevance", 30), ("newest", 40), ("price_asc", 40)] {
         let path = format!("/v1/offers?q=offer&status=any&sort={sort}");
+        // The added offers are free: in price_asc they sort before the cursor only if
+        // the first page already ends past price 0.
+        let free: i64 = client
+            .query_one("SELECT count(*) FROM offers WHERE price = 0", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if sort == "price_asc" {
+            assert!(
+                free < limit as i64,
+                "the first page must hold every free offer"
+            );
+        }
         let before = walk(&api, &path, 100).await;
         assert_eq!(before.len() as i64, next_id - 1, "{sort}");
         let walked = walk_changing(&api, &path, limit, async || {
@@ -776,6 +789,16 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
             format!(
                 "/v1/offers?q=offer&cursor={}",
                 crafted(serde_json::json!({"sort": "relevance", "after": [1, 0, 1]}))
+            ),
+            "malformed cursor",
+        ),
+        (
+            format!(
+                "/v1/offers?q=offer&sort=newest&cursor={}",
+                crafted(serde_json::json!({
+                    "sort": "newest", "after": [1, 0, 1],
+                    "snapshot": {"instance": 1, "generation": 0}
+                }))
             ),
             "malformed cursor",
         ),
