@@ -1640,8 +1640,9 @@ mod tests {
 
     /// The later pages of a ranked search read the snapshot its first page read, while
     /// offers that rank first are added and others rewritten between pages; a snapshot
-    /// no longer kept (expired, or another process's) gives the current index; at most
-    /// `SNAPSHOTS` are kept, the least recently read going first.
+    /// no longer kept (expired, or another process's) gives the current index; a rebuild
+    /// forgets every snapshot; at most `SNAPSHOTS` are kept, the least recently read
+    /// going first.
     #[test]
     fn ranked_pages_read_the_first_pages_snapshot_while_the_index_changes() {
         let mut rng = StdRng::seed_from_u64(11);
