@@ -555,23 +555,25 @@ async fn search_offers(
         })
         .collect();
     let sort = listing.sort.name().to_owned();
-    let next_cursor = match hits.last() {
+    let next = if !more {
+        None
+    } else if ranked {
         // No cursor past the depth limit: following it could only fail.
-        Some(_) if ranked && more && offset + limit < search::MAX_DEPTH => Some(SearchCursor {
+        (offset + limit < search::MAX_DEPTH).then_some(SearchCursor {
             sort,
             offset: offset + limit,
             snapshot: Some(page.snapshot),
             after: None,
-        }),
-        Some(last) if !ranked && more => Some(SearchCursor {
+        })
+    } else {
+        hits.last().map(|last| SearchCursor {
             sort,
             offset: 0,
             snapshot: None,
             after: last.key,
-        }),
-        _ => None,
-    }
-    .map(|cursor| codec::encode_cursor(&cursor));
+        })
+    };
+    let next_cursor = next.map(|cursor| codec::encode_cursor(&cursor));
     Ok(Json(OfferPage {
         offers,
         next_cursor,

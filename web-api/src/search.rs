@@ -237,6 +237,102 @@ struct Pinned {
     used: Instant,
 }
 
+/// The searchers that the later pages of ranked searches read, by generation.
+struct Snapshots {
+    /// Tells this process's snapshots from another's.
+    instance: u64,
+    kept: Mutex<HashMap<u64, Pinned>>,
+}
+
+impl Snapshots {
+    fn new() -> Self {
+        Self {
+            // Random, so that a cursor from before a restart names no snapshot of this
+            // process (std's hasher keys are random per process).
+            instance: std::hash::BuildHasher::hash_one(
+                &std::collections::hash_map::RandomState::new(),
+                std::process::id(),
+            ),
+            kept: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What a cursor names to read `searcher` again.
+    fn of(&self, searcher: &Searcher) -> Snapshot {
+        Snapshot {
+            instance: self.instance,
+            generation: searcher.generation().generation_id(),
+        }
+    }
+
+    /// The searcher of `snapshot`, if it is still kept (which counts as reading it).
+    fn get(&self, snapshot: Snapshot) -> Option<Searcher> {
+        if snapshot.instance != self.instance {
+            return None;
+        }
+        let mut kept = self.kept.lock().expect("snapshots lock");
+        let pinned = kept.get_mut(&snapshot.generation)?;
+        pinned.used = Instant::now();
+        Some(pinned.searcher.clone())
+    }
+
+    /// Runs `f` on the kept searchers, then forgets those unread for [`SNAPSHOT_TTL`]
+    /// and the least recently read beyond [`SNAPSHOTS`]. The last reference to a
+    /// searcher unmaps its segments, so the forgotten ones are dropped after the lock
+    /// that every ranked search takes is released.
+    fn update<T>(&self, f: impl FnOnce(&mut HashMap<u64, Pinned>) -> T) -> T {
+        let now = Instant::now();
+        let (out, forgotten) = {
+            let mut kept = self.kept.lock().expect("snapshots lock");
+            let out = f(&mut kept);
+            let mut forgotten: Vec<Pinned> = kept
+                .extract_if(|_, pinned| now.duration_since(pinned.used) >= SNAPSHOT_TTL)
+                .map(|(_, pinned)| pinned)
+                .collect();
+            while kept.len() > SNAPSHOTS {
+                let oldest = kept
+                    .iter()
+                    .min_by_key(|(_, pinned)| pinned.used)
+                    .map(|(generation, _)| *generation)
+                    .expect("more than SNAPSHOTS kept");
+                forgotten.extend(kept.remove(&oldest));
+            }
+            (out, forgotten)
+        };
+        drop(forgotten);
+        out
+    }
+
+    /// Keeps `searcher` readable for [`SNAPSHOT_TTL`] from now.
+    fn pin(&self, searcher: &Searcher) {
+        let now = Instant::now();
+        self.update(|kept| {
+            kept.entry(searcher.generation().generation_id())
+                .and_modify(|pinned| pinned.used = now)
+                .or_insert_with(|| Pinned {
+                    searcher: searcher.clone(),
+                    used: now,
+                });
+        });
+    }
+
+    /// The segments the kept searchers read.
+    fn segments(&self) -> HashSet<SegmentId> {
+        self.update(|kept| {
+            kept.values()
+                .flat_map(|pinned| pinned.searcher.segment_readers().iter())
+                .map(SegmentReader::segment_id)
+                .collect()
+        })
+    }
+
+    /// Forgets every snapshot.
+    fn clear(&self) {
+        let all = self.update(std::mem::take);
+        drop(all);
+    }
+}
+
 /// The search index and its writer.
 pub struct SearchIndex {
     reader: IndexReader,
@@ -251,10 +347,8 @@ pub struct SearchIndex {
     columns: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
     /// Searches running at once, at most (see [`SearchIndex::search_blocking`]).
     searching: tokio::sync::Semaphore,
-    /// Tells this process's snapshots from another's.
-    instance: u64,
-    /// Searchers that relevance pages still read, by generation.
-    pinned: Mutex<HashMap<u64, Pinned>>,
+    /// Searchers that relevance pages still read.
+    snapshots: Snapshots,
 }
 
 /// Searches at once: two per core, so that a core never idles while a search waits on
@@ -320,13 +414,7 @@ impl SearchIndex {
             marketplace: Mutex::new(marketplace),
             columns: Mutex::new(HashMap::new()),
             searching: tokio::sync::Semaphore::new(concurrent_searches()),
-            // Random, so that a cursor from before a restart names no snapshot of this
-            // process (std's hasher keys are random per process).
-            instance: std::hash::BuildHasher::hash_one(
-                &std::collections::hash_map::RandomState::new(),
-                std::process::id(),
-            ),
-            pinned: Mutex::new(HashMap::new()),
+            snapshots: Snapshots::new(),
         };
         if applied == 0 {
             // No usable commit: start from an empty index.
@@ -371,8 +459,7 @@ impl SearchIndex {
     /// Empties the index and commits that, for a database it does not match.
     fn reset_blocking(&self, marketplace: Option<String>) -> Result<(), SearchError> {
         // A snapshot of the index being thrown away holds ids of another database.
-        let forgotten = std::mem::take(&mut *self.pinned.lock().expect("pinned lock"));
-        drop(forgotten);
+        self.snapshots.clear();
         let mut writer = self.writer.lock().expect("search writer lock");
         writer.delete_all_documents()?;
         let payload = CommitPayload {
@@ -765,14 +852,11 @@ impl SearchIndex {
         let hits: Vec<Hit> = hits.into_iter().skip(offset).collect();
         if scoring && hits.len() >= limit {
             // There may be a next page: keep what it must read.
-            self.pin(&searcher);
+            self.snapshots.pin(&searcher);
         }
         Ok(SearchPage {
             hits,
-            snapshot: Snapshot {
-                instance: self.instance,
-                generation: searcher.generation().generation_id(),
-            },
+            snapshot: self.snapshots.of(&searcher),
         })
     }
 
@@ -782,37 +866,13 @@ impl SearchIndex {
         let Some(snapshot) = snapshot else {
             return current;
         };
-        if snapshot.instance == self.instance {
-            if current.generation().generation_id() == snapshot.generation {
-                return current;
-            }
-            let mut pinned = self.pinned.lock().expect("pinned lock");
-            if let Some(kept) = pinned.get_mut(&snapshot.generation) {
-                kept.used = Instant::now();
-                return kept.searcher.clone();
-            }
+        if self.snapshots.of(&current) == snapshot {
+            return current;
         }
-        metrics::counter!("web_api_search_snapshots_expired_total").increment(1);
-        current
-    }
-
-    /// Keeps `searcher` readable for [`SNAPSHOT_TTL`] from now.
-    fn pin(&self, searcher: &Searcher) {
-        let now = Instant::now();
-        let forgotten = {
-            let mut pinned = self.pinned.lock().expect("pinned lock");
-            pinned
-                .entry(searcher.generation().generation_id())
-                .and_modify(|kept| kept.used = now)
-                .or_insert_with(|| Pinned {
-                    searcher: searcher.clone(),
-                    used: now,
-                });
-            forget_snapshots(&mut pinned, now)
-        };
-        // The last reference to a searcher unmaps its segments: not under the lock
-        // every ranked search takes.
-        drop(forgotten);
+        self.snapshots.get(snapshot).unwrap_or_else(|| {
+            metrics::counter!("web_api_search_snapshots_expired_total").increment(1);
+            current
+        })
     }
 
     /// `segment`'s fast-field columns, from the cache or opened now. Opening one decodes
@@ -838,19 +898,14 @@ impl SearchIndex {
     /// snapshot reads (merges and deletions of everything retire segments).
     fn reload(&self) -> Result<(), SearchError> {
         self.reader.reload()?;
-        let mut searchers = vec![self.reader.searcher()];
-        let forgotten = {
-            let mut pinned = self.pinned.lock().expect("pinned lock");
-            let forgotten = forget_snapshots(&mut pinned, Instant::now());
-            searchers.extend(pinned.values().map(|kept| kept.searcher.clone()));
-            forgotten
-        };
-        drop(forgotten);
-        let live: HashSet<SegmentId> = searchers
-            .iter()
-            .flat_map(|searcher| searcher.segment_readers().iter())
-            .map(SegmentReader::segment_id)
-            .collect();
+        let mut live = self.snapshots.segments();
+        live.extend(
+            self.reader
+                .searcher()
+                .segment_readers()
+                .iter()
+                .map(SegmentReader::segment_id),
+        );
         self.columns
             .lock()
             .expect("columns lock")
@@ -958,29 +1013,6 @@ fn check_syntax(ast: &tantivy::query_grammar::UserInputAst) -> Result<(), Search
             UserInputLeaf::Exists { .. } => refuse("field existence (field:*)"),
         },
     }
-}
-
-/// Takes out the snapshots unread for [`SNAPSHOT_TTL`], then the least recently read
-/// ones beyond [`SNAPSHOTS`], and returns them (for the caller to drop after unlocking).
-fn forget_snapshots(pinned: &mut HashMap<u64, Pinned>, now: Instant) -> Vec<Pinned> {
-    let expired: Vec<u64> = pinned
-        .iter()
-        .filter(|(_, kept)| now.duration_since(kept.used) >= SNAPSHOT_TTL)
-        .map(|(generation, _)| *generation)
-        .collect();
-    let mut forgotten: Vec<Pinned> = expired
-        .iter()
-        .filter_map(|generation| pinned.remove(generation))
-        .collect();
-    while pinned.len() > SNAPSHOTS {
-        let oldest = pinned
-            .iter()
-            .min_by_key(|(_, kept)| kept.used)
-            .map(|(generation, _)| *generation)
-            .expect("more than SNAPSHOTS kept");
-        forgotten.extend(pinned.remove(&oldest));
-    }
-    forgotten
 }
 
 /// The best `limit` hits seen so far by a key where higher is better; equal keys go to
@@ -1717,7 +1749,7 @@ mod tests {
         assert_eq!(ids_of(&page.hits), now[7..14]);
         assert_ne!(now[7..14], before[7..14]);
         // Forgotten (expired): the current index, at the same depth.
-        index.pinned.lock().unwrap().clear();
+        index.snapshots.kept.lock().unwrap().clear();
         let page = index.search(q, &any, relevance, old, 7).unwrap();
         assert_eq!(ids_of(&page.hits), now[7..14]);
         assert_ne!(page.snapshot, first_snapshot);
@@ -1725,9 +1757,9 @@ mod tests {
         let page = index
             .search(q, &any, relevance, PageStart::default(), 7)
             .unwrap();
-        assert!(!index.pinned.lock().unwrap().is_empty());
+        assert!(!index.snapshots.kept.lock().unwrap().is_empty());
         index.reset_blocking(None).unwrap();
-        assert!(index.pinned.lock().unwrap().is_empty());
+        assert!(index.snapshots.kept.lock().unwrap().is_empty());
         let start = PageStart {
             snapshot: Some(page.snapshot),
             ..old
@@ -1760,7 +1792,14 @@ mod tests {
                     .snapshot,
             );
         }
-        let pinned: HashSet<u64> = index.pinned.lock().unwrap().keys().copied().collect();
+        let pinned: HashSet<u64> = index
+            .snapshots
+            .kept
+            .lock()
+            .unwrap()
+            .keys()
+            .copied()
+            .collect();
         let newest: HashSet<u64> = kept[kept.len() - SNAPSHOTS..]
             .iter()
             .map(|s| s.generation)

@@ -688,14 +688,14 @@ async fn search_pages_neither_skip_nor_repeat_while_offers_change() {
     // a higher id) sort before the cursor, as the newest do in `newest`.
     for (sort, limit) in [("relevance", 30), ("newest", 40), ("price_asc", 40)] {
         let path = format!("/v1/offers?q=offer&status=any&sort={sort}");
-        // The added offers are free: in price_asc they sort before the cursor only if
-        // the first page already ends past price 0.
-        let free: i64 = client
-            .query_one("SELECT count(*) FROM offers WHERE price = 0", &[])
-            .await
-            .unwrap()
-            .get(0);
         if sort == "price_asc" {
+            // The added offers are free: they sort before the cursor only if the first
+            // page already ends past price 0.
+            let free: i64 = client
+                .query_one("SELECT count(*) FROM offers WHERE price = 0", &[])
+                .await
+                .unwrap()
+                .get(0);
             assert!(
                 free < limit as i64,
                 "the first page must hold every free offer"
@@ -747,8 +747,7 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
     let crafted = |position: Value| web_api::codec::encode_cursor(&position);
     let too_many_tags: String = (0..17).map(|i| format!("&tag=t{i}")).collect();
     let long_tag = "x".repeat(33);
-    let deep =
-        web_api::codec::encode_cursor(&serde_json::json!({"sort": "relevance", "offset": 1000}));
+    let deep = crafted(serde_json::json!({"sort": "relevance", "offset": 1000}));
     let cases: Vec<(String, &str)> = vec![
         ("/v1/offers?owner=nope".into(), "not an SS58 address"),
         (format!("/v1/offers?owner={alice_dot}"), "prefix 0"),
@@ -860,9 +859,7 @@ async fn bad_parameters_are_400_unknown_ids_404_and_nothing_is_a_500() {
         (
             format!(
                 "/v1/offers?q=offer&cursor={}",
-                web_api::codec::encode_cursor(
-                    &serde_json::json!({"sort": "relevance", "offset": u64::MAX})
-                )
+                crafted(serde_json::json!({"sort": "relevance", "offset": u64::MAX}))
             ),
             "depth of 1000",
         ),
