@@ -264,7 +264,7 @@ impl ChainError {
     ) -> Self {
         if failure.is_insufficient_funds() {
             Self::InsufficientFunds {
-                account: account_hex(account),
+                account: crate::account_hex(account),
                 what: what.to_owned(),
                 detail: failure.to_string(),
             }
@@ -282,12 +282,6 @@ impl ChainError {
             reason: reason.to_string(),
         }
     }
-}
-
-/// An account as `0x` and 64 hex digits.
-pub(crate) fn account_hex(account: &crate::AccountId) -> String {
-    let bytes: &[u8; 32] = account.as_ref();
-    format!("0x{}", hex::encode(bytes))
 }
 
 /// `sp_runtime::DispatchError` as both runtime generations encode it, decoded without

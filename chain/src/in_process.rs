@@ -461,7 +461,7 @@ impl Chain for InProcessChain {
             .map_err(|e| ChainError::dispatch("a contract call", &origin, failure(e)))?;
         if ok.did_revert() {
             return Err(ChainError::Reverted {
-                contract: crate::error::account_hex(contract),
+                contract: crate::account_hex(contract),
                 message: "call".into(),
                 revert: crate::Revert::InBlock,
             });

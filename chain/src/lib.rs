@@ -260,6 +260,12 @@ pub fn open(endpoint: &str) -> Result<Box<dyn Chain + Send>, ChainError> {
     }
 }
 
+/// An account as `0x` and 64 hex digits.
+pub(crate) fn account_hex(account: &crate::AccountId) -> String {
+    let bytes: &[u8; 32] = account.as_ref();
+    format!("0x{}", hex::encode(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     /// Both backends can move to another thread (an async program runs them on a

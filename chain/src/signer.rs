@@ -123,7 +123,7 @@ impl Signer {
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
-            .field("account", &crate::error::account_hex(&self.account_id()))
+            .field("account", &crate::account_hex(&self.account_id()))
             .field("from", &self.label)
             .field("secret", &"[redacted]")
             .finish()

@@ -914,7 +914,9 @@ pub fn fetch(
         })?;
     let (uri, _) = market.offer_metadata(offer_id)?;
     // The header on chain says how long the ciphertext is: no more is downloaded.
-    let expected_len = sealer::Header::parse(&offer.header)?.ciphertext_len();
+    let expected_len = sealer::Header::parse(&offer.header)
+        .map_err(sealer::Error::from)?
+        .ciphertext_len();
     let download = settings.progress.bytes("downloading", expected_len);
     let input = crate::blobs::open_ciphertext(&uri, expected_len, &download)?;
     download.finish_and_clear();

@@ -1,154 +1,52 @@
-//! The dispute verifier: the sealer's envelope opening, key commitment, Merkle chunk
-//! proof and chunk AEAD (DESIGN §3), redone inside the contract so that a buyer can prove
-//! a bad delivery on chain.
+//! The dispute verifier: format v1's envelope opening, key commitment, Merkle chunk
+//! proof and chunk AEAD (DESIGN §3), run inside the contract so that a buyer can prove a
+//! bad delivery on chain.
 //!
-//! Every construction follows `sealer/src` line by line (`envelope.rs`, `keys.rs`,
-//! `merkle.rs`, `header.rs`) with the same crates (x25519-dalek 2, hkdf 0.12, sha2 0.10,
-//! aes-gcm 0.10, all `no_std`); the runtime tests in `contracts/harness/tests/disputes.rs`
-//! feed it envelopes, chunks and proofs made by the sealer library itself. SHA-256 of
-//! anything but the HKDF runs through the host's hash function, which is far cheaper
-//! than hashing in wasm.
+//! Every construction is `datamarket-format`'s, the one definition the sealer also
+//! uses; the runtime tests in `contracts/harness/tests/disputes.rs` feed it envelopes,
+//! chunks and proofs made by the sealer library. SHA-256 of anything but the HKDF runs
+//! through the host's hash function, which is far cheaper than hashing in wasm.
 
-use aes_gcm::{
-    aead::{AeadInPlace, KeyInit},
-    Aes256Gcm, Nonce, Tag,
+use datamarket_format::{
+    chunk, commitment,
+    envelope::{self, EnvelopeContext},
+    merkle, Header, Sha256,
 };
-use hkdf::Hkdf;
 use ink::env::hash::{HashOutput, Sha2x256};
-use market_types::{ChunkBytes, CiphertextHeader, Envelope, Hash32, ENVELOPE_LEN, HEADER_LEN};
-use sha2::Sha256;
-use x25519_dalek::{PublicKey, StaticSecret};
-
-/// HKDF info prefix of the envelope key (`sealer::envelope::ENVELOPE_INFO`).
-pub const ENVELOPE_INFO: &[u8; 22] = b"datamarket/envelope/v1";
-/// Domain separator of the key commitment (`sealer::KEY_COMMITMENT_DOMAIN`).
-pub const KEY_COMMITMENT_DOMAIN: &[u8; 28] = b"datamarket/key-commitment/v1";
-/// AES-256-GCM tag length, stored after each chunk's ciphertext.
-const TAG_LEN: usize = 16;
-/// The envelope's layout: E (32) ‖ encrypted DEK (32) ‖ tag (16).
-const DEK_END: usize = 64;
+use market_types::{ChunkBytes, CiphertextHeader, Envelope, Hash32};
 
 /// SHA-256 through the host.
-pub fn sha256(input: &[u8]) -> Hash32 {
-    let mut out = <Sha2x256 as HashOutput>::Type::default();
-    ink::env::hash_bytes::<Sha2x256>(input, &mut out);
-    out
+pub struct HostSha256;
+
+impl Sha256 for HostSha256 {
+    fn digest(&self, input: &[u8]) -> [u8; 32] {
+        let mut out = <Sha2x256 as HashOutput>::Type::default();
+        ink::env::hash_bytes::<Sha2x256>(input, &mut out);
+        out
+    }
 }
 
 /// `SHA-256("datamarket/key-commitment/v1" ‖ DEK)`.
 pub fn key_commitment(dek: &[u8; 32]) -> Hash32 {
-    let mut input = [0u8; 60];
-    input[..28].copy_from_slice(KEY_COMMITMENT_DOMAIN);
-    input[28..].copy_from_slice(dek);
-    sha256(&input)
+    commitment::key_commitment(&HostSha256, dek)
 }
 
 /// X25519(secret, basepoint): the public key of a buyer's per-purchase secret.
 pub fn x25519_public(secret: &[u8; 32]) -> [u8; 32] {
-    PublicKey::from(&StaticSecret::from(*secret)).to_bytes()
+    envelope::x25519_public(secret)
 }
 
-/// What an envelope is bound to (`sealer::EnvelopeContext`).
-pub struct EnvelopeContext {
-    /// The marketplace contract's account id.
-    pub contract: [u8; 32],
-    /// The offer id.
-    pub offer_id: u64,
-    /// The purchase id.
-    pub purchase_id: u64,
-}
-
-/// Opens `envelope` with the buyer's secret, exactly as `sealer::envelope::open_envelope`:
-/// s = X25519(b, E), rejected if all zero; k = HKDF-SHA256(ikm = s, salt = E ‖ buyer_pk,
-/// info = "datamarket/envelope/v1" ‖ contract ‖ purchase id); DEK = AES-256-GCM-open(k,
-/// nonce = 0^12, aad = offer id ‖ purchase id). `None` when it does not open.
+/// Opens `envelope` with the buyer's secret, whose public key the caller has checked
+/// against the purchase. `None` when it does not open.
 pub fn open_envelope(
     envelope: &Envelope,
     buyer_secret: &[u8; 32],
     buyer_pk: &[u8; 32],
     ctx: &EnvelopeContext,
 ) -> Option<[u8; 32]> {
-    let mut ephemeral_pk = [0u8; 32];
-    ephemeral_pk.copy_from_slice(&envelope[..32]);
-    let shared = StaticSecret::from(*buyer_secret)
-        .diffie_hellman(&PublicKey::from(ephemeral_pk))
-        .to_bytes();
-    if shared.iter().fold(0u8, |acc, b| acc | b) == 0 {
-        return None;
-    }
-    let mut salt = [0u8; 64];
-    salt[..32].copy_from_slice(&ephemeral_pk);
-    salt[32..].copy_from_slice(buyer_pk);
-    let mut info = [0u8; 62];
-    info[..22].copy_from_slice(ENVELOPE_INFO);
-    info[22..54].copy_from_slice(&ctx.contract);
-    info[54..].copy_from_slice(&ctx.purchase_id.to_be_bytes());
-    let mut k = [0u8; 32];
-    Hkdf::<Sha256>::new(Some(&salt), &shared)
-        .expand(&info, &mut k)
-        .ok()?;
-    let mut aad = [0u8; 16];
-    aad[..8].copy_from_slice(&ctx.offer_id.to_be_bytes());
-    aad[8..].copy_from_slice(&ctx.purchase_id.to_be_bytes());
-    let mut dek = [0u8; 32];
-    dek.copy_from_slice(&envelope[32..DEK_END]);
-    let mut tag = [0u8; TAG_LEN];
-    tag.copy_from_slice(&envelope[DEK_END..ENVELOPE_LEN]);
-    Aes256Gcm::new(&k.into())
-        .decrypt_in_place_detached(&Nonce::default(), &aad, &mut dek, &Tag::from(tag))
-        .ok()?;
-    Some(dek)
-}
-
-/// The fields of a format v1 header that a chunk proof needs (`sealer::Header`).
-struct Layout {
-    chunk_size: u64,
-    plaintext_len: u64,
-    nonce_prefix: [u8; 7],
-    chunk_count: u64,
-}
-
-impl Layout {
-    /// `None` for a header no sealer could have written (the contract checked magic,
-    /// version and chunk size when the offer was listed).
-    fn parse(header: &CiphertextHeader) -> Option<Self> {
-        let mut size = [0u8; 4];
-        size.copy_from_slice(&header[7..11]);
-        let chunk_size = u64::from(u32::from_be_bytes(size));
-        let mut len = [0u8; 8];
-        len.copy_from_slice(&header[11..19]);
-        let plaintext_len = u64::from_be_bytes(len);
-        let mut nonce_prefix = [0u8; 7];
-        nonce_prefix.copy_from_slice(&header[19..HEADER_LEN]);
-        let chunk_count = chunk_count(chunk_size, plaintext_len)?;
-        Some(Self {
-            chunk_size,
-            plaintext_len,
-            nonce_prefix,
-            chunk_count,
-        })
-    }
-
-    /// Stored bytes (ciphertext ‖ tag) of chunk `index < chunk_count`.
-    fn stored_chunk_len(&self, index: u64) -> Option<u64> {
-        let last = self.chunk_count.checked_sub(1)?;
-        let plain = if index < last {
-            self.chunk_size
-        } else {
-            self.plaintext_len
-                .checked_sub(last.checked_mul(self.chunk_size)?)?
-        };
-        plain.checked_add(TAG_LEN as u64)
-    }
-}
-
-/// ceil(plaintext_len / chunk_size), at least 1 (an empty plaintext is one empty chunk),
-/// at most 2^32 (the STREAM counter is a u32). `None` otherwise.
-pub fn chunk_count(chunk_size: u64, plaintext_len: u64) -> Option<u64> {
-    let whole = plaintext_len.checked_div(chunk_size)?;
-    let partial = u64::from(plaintext_len.checked_rem(chunk_size)? != 0);
-    let count = whole.checked_add(partial)?.max(1);
-    (count <= 1u64 << 32).then_some(count)
+    envelope::open_with_public(envelope, buyer_secret, buyer_pk, ctx)
+        .ok()
+        .map(|dek| *dek)
 }
 
 /// Why a chunk dispute carries no valid proof.
@@ -157,13 +55,14 @@ pub struct BadProof;
 
 /// Checks that `stored_chunk` (ciphertext ‖ tag) is chunk `index` of the ciphertext
 /// committed to by `content_root` (the sealer's `ChunkProof::verify`), then whether it
-/// authenticates under `dek` with the STREAM nonce (prefix ‖ index (u32) ‖ last flag) and
-/// AAD = SHA-256(header). `Ok(true)`: a good chunk; `Ok(false)`: the proven chunk does not
-/// decrypt, so the owner committed to a ciphertext its key cannot open.
+/// authenticates under `dek` (STREAM nonce, AAD = SHA-256(header)). `Ok(true)`: a good
+/// chunk; `Ok(false)`: the proven chunk does not decrypt, so the owner committed to a
+/// ciphertext its key cannot open.
 ///
 /// # Errors
-/// [`BadProof`] for an index out of range, a chunk of the wrong length, a sibling path
-/// of the wrong length or one that does not lead to `content_root`.
+/// [`BadProof`] for a header no sealer could have written (the contract checked it at
+/// listing), an index out of range, a chunk of the wrong length, a sibling path of the
+/// wrong length or one that does not lead to `content_root`.
 pub fn check_chunk(
     header: &CiphertextHeader,
     content_root: &Hash32,
@@ -172,69 +71,22 @@ pub fn check_chunk(
     mut stored_chunk: ChunkBytes,
     siblings: &[Hash32],
 ) -> Result<bool, BadProof> {
-    let layout = Layout::parse(header).ok_or(BadProof)?;
-    let leaves = layout.chunk_count;
-    if index >= leaves {
+    let layout = Header::from_bytes(header).map_err(|_| BadProof)?;
+    let stored_len = stored_chunk.chunk().len();
+    // The leaf through the host in one call, in the buffer the chunk was decoded into
+    // (no second copy of up to 256 KiB).
+    let leaf = HostSha256.digest(stored_chunk.leaf_preimage(index));
+    let proven = merkle::proven_root(&HostSha256, &layout, index, stored_len, leaf, siblings)
+        .map_err(|_| BadProof)?;
+    if proven != *content_root {
         return Err(BadProof);
     }
-    let expected_len = layout.stored_chunk_len(index).ok_or(BadProof)?;
-    if u64::try_from(stored_chunk.chunk().len()).ok() != Some(expected_len) {
-        return Err(BadProof);
+    let aad = HostSha256.digest(header);
+    match chunk::open_in_place(dek, &layout, &aad, index, stored_chunk.chunk_mut()) {
+        Ok(()) => Ok(true),
+        Err(chunk::ChunkError::Authentication) => Ok(false),
+        Err(chunk::ChunkError::WrongLength) => Err(BadProof),
     }
-
-    // leaf = SHA-256(0x00 ‖ index (u64) ‖ stored chunk), through the host in one call,
-    // in the buffer the chunk was decoded into (no second copy).
-    let mut node = sha256(stored_chunk.leaf_preimage(index));
-
-    // Up the tree: at level k the sibling subtree starts at leaf ((index >> k) ^ 1) << k
-    // and exists only if that leaf does (an odd node at the end of a level is promoted).
-    let mut siblings = siblings.iter();
-    let mut k = 0u32;
-    while k < 64 && 1u64.checked_shl(k).ok_or(BadProof)? < leaves {
-        let position = index.checked_shr(k).ok_or(BadProof)?;
-        let sibling_start = (position ^ 1).checked_shl(k).ok_or(BadProof)?;
-        if sibling_start < leaves {
-            let sibling = siblings.next().ok_or(BadProof)?;
-            let mut input = [0u8; 65];
-            input[0] = 1;
-            if position & 1 == 0 {
-                input[1..33].copy_from_slice(&node);
-                input[33..].copy_from_slice(sibling);
-            } else {
-                input[1..33].copy_from_slice(sibling);
-                input[33..].copy_from_slice(&node);
-            }
-            node = sha256(&input);
-        }
-        k = k.checked_add(1).ok_or(BadProof)?;
-    }
-    if siblings.next().is_some() {
-        return Err(BadProof);
-    }
-    // content_root = SHA-256(0x02 ‖ header ‖ tree_root).
-    let mut input = [0u8; 1 + HEADER_LEN + 32];
-    input[0] = 2;
-    input[1..=HEADER_LEN].copy_from_slice(header);
-    input[1 + HEADER_LEN..].copy_from_slice(&node);
-    if sha256(&input) != *content_root {
-        return Err(BadProof);
-    }
-
-    // The chunk is proven; does it authenticate?
-    let mut nonce = [0u8; 12];
-    nonce[..7].copy_from_slice(&layout.nonce_prefix);
-    let counter = u32::try_from(index).map_err(|_| BadProof)?;
-    nonce[7..11].copy_from_slice(&counter.to_be_bytes());
-    nonce[11] = u8::from(index.checked_add(1) == Some(leaves));
-    let aad = sha256(header);
-    let stored_chunk = stored_chunk.chunk_mut();
-    let body_len = stored_chunk.len().checked_sub(TAG_LEN).ok_or(BadProof)?;
-    let (body, stored_tag) = stored_chunk.split_at_mut(body_len);
-    let mut tag = [0u8; TAG_LEN];
-    tag.copy_from_slice(stored_tag);
-    Ok(Aes256Gcm::new(dek.into())
-        .decrypt_in_place_detached(&Nonce::from(nonce), &aad, body, &Tag::from(tag))
-        .is_ok())
 }
 
 /// Known answers from the sealer's `sealer/tests/vectors.json` (copied here: the contract
@@ -383,14 +235,5 @@ mod tests {
             check_chunk(&header, &root, &dek, 0, chunk(&stored), &[leaf0]),
             Err(BadProof)
         );
-    }
-
-    #[test]
-    fn chunk_counts() {
-        assert_eq!(chunk_count(4096, 0), Some(1));
-        assert_eq!(chunk_count(4096, 4096), Some(1));
-        assert_eq!(chunk_count(4096, 4097), Some(2));
-        assert_eq!(chunk_count(4096, 4096 << 32), Some(1 << 32));
-        assert_eq!(chunk_count(4096, (4096 << 32) + 1), None);
     }
 }

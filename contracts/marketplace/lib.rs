@@ -19,7 +19,8 @@ mod dispute;
 
 #[ink::contract]
 mod marketplace {
-    use crate::dispute::{self as verify, EnvelopeContext};
+    use crate::dispute as verify;
+    use datamarket_format::EnvelopeContext;
     use ink::{
         codegen::TraitCallBuilder,
         prelude::string::String,

@@ -181,8 +181,8 @@ pub async fn run(options: &Options, mut say: impl FnMut(&str)) -> Result<Demo> {
         };
         let url = database_url.clone();
         let watched = watched.clone();
-        let mut client = indexer::db::connect(&url).await?;
-        indexer::db::migrate(&mut client).await?;
+        let mut client = index_db::connect(&url).await?;
+        index_db::migrate(&mut client).await?;
         tokio::spawn(async move {
             let options = indexer::Options {
                 poll: Duration::from_millis(100),
@@ -876,7 +876,7 @@ async fn fresh_database(admin_url: &str, name: &str) -> Result<String> {
         name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "a database name of letters, digits and _"
     );
-    let admin = indexer::db::connect(admin_url).await?;
+    let admin = index_db::connect(admin_url).await?;
     // Two statements: DROP DATABASE refuses to run in the implicit transaction of a
     // multi-statement query.
     for sql in [
@@ -888,7 +888,7 @@ async fn fresh_database(admin_url: &str, name: &str) -> Result<String> {
             .await
             .with_context(|| format!("making the database {name}"))?;
     }
-    Ok(indexer::db::url_of(admin_url, name))
+    Ok(index_db::url_of(admin_url, name))
 }
 
 fn sleep_diary() -> Vec<u8> {

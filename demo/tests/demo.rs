@@ -61,7 +61,7 @@ async fn check(node: &str) {
         status["indexed_head"]["block_number"].as_u64().unwrap() > 0,
         "{status}"
     );
-    let admin = indexer::db::connect(&options.admin_database_url)
+    let admin = index_db::connect(&options.admin_database_url)
         .await
         .unwrap();
     drop(demo);

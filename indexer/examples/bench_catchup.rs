@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chain::dev_node::DevNode;
 use chain::{Chain, Signer};
-use indexer::db::{self, TempDatabase};
+use index_db::{self as db, TempDatabase};
 use indexer::{BlockSource, Options, Watched};
 
 #[tokio::main]

@@ -10,6 +10,7 @@
 use chain::{AccountId, ContractEvent};
 use ink::env::Event as _;
 use market_types::decode::MarketEvent;
+use market_types::OfferStatus;
 use scale::Decode;
 use serde_json::{json, Value};
 
@@ -178,25 +179,7 @@ fn decode_token(signature: &[u8; 32], data: &[u8]) -> Result<TokenEvent, String>
     }
 }
 
-/// The SS58 prefix of the accounts in a [`payload`] (sp-core's default, the generic
-/// substrate one), whatever the network's own.
-pub const PAYLOAD_SS58_PREFIX: u16 = 42;
-
-/// The keys under which a [`payload`] holds accounts, at any depth: buyers, owners,
-/// payees and payouts, admins, token addresses. A reader that shows accounts in another
-/// prefix re-encodes the strings under these keys (the web API's event feed does).
-pub const PAYLOAD_ACCOUNT_KEYS: &[&str] = &[
-    "account",
-    "admin",
-    "buyer",
-    "fee_recipient",
-    "from",
-    "owner",
-    "psp22",
-    "spender",
-    "to",
-    "token",
-];
+pub use index_db::payload::{PAYLOAD_ACCOUNT_KEYS, PAYLOAD_SS58_PREFIX};
 
 /// An account as SS58 ([`PAYLOAD_SS58_PREFIX`]), as people read it.
 ///
@@ -204,7 +187,6 @@ pub const PAYLOAD_ACCOUNT_KEYS: &[&str] = &[
 /// a batch; the same accounts recur across events, so encodings are remembered (per
 /// thread, at most [`SS58_CACHE`] of them).
 pub fn ss58(account: &AccountId) -> String {
-    use sp_core::crypto::Ss58Codec;
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
@@ -219,10 +201,19 @@ pub fn ss58(account: &AccountId) -> String {
         if cache.len() >= SS58_CACHE {
             cache.clear();
         }
-        let encoded = sp_core::crypto::AccountId32::new(bytes).to_ss58check();
+        let encoded = index_db::ss58::encode(&bytes, PAYLOAD_SS58_PREFIX);
         cache.insert(bytes, encoded.clone());
         encoded
     })
+}
+
+/// The `offers.status` text of a status.
+pub fn offer_status(status: OfferStatus) -> &'static str {
+    match status {
+        OfferStatus::Active => "active",
+        OfferStatus::Paused => "paused",
+        OfferStatus::Delisted => "delisted",
+    }
 }
 
 /// How many SS58 encodings [`ss58`] remembers per thread.
@@ -236,7 +227,7 @@ pub fn hex0x(bytes: &[u8]) -> String {
 /// The event as JSON for `raw_events.payload`: accounts in SS58, bytes in hex, amounts as
 /// decimal strings (they are u128).
 pub fn payload(decoded: &Decoded) -> Value {
-    use market_types::{Asset, OfferMetadata, OfferStatus};
+    use market_types::{Asset, OfferMetadata};
     fn asset(a: &Asset) -> Value {
         match a {
             Asset::Native => json!("native"),
@@ -250,7 +241,7 @@ pub fn payload(decoded: &Decoded) -> Value {
         })
     }
     fn status(s: &OfferStatus) -> &'static str {
-        crate::store::offer_status(*s)
+        offer_status(*s)
     }
     let market = match decoded {
         Decoded::Token { token, event } => {

@@ -75,7 +75,9 @@ pub async fn follow(
     let mut progress = Progress::new();
     let mut pending: Option<Prefetch> = None;
     loop {
-        let cursor = db::cursor(&*client, false).await?.map(|c| c.block);
+        let cursor = db::cursor(&*client, false)
+            .await?
+            .map(|c| crate::block_ref(c.block));
         let next = cursor.map_or(options.start_block, |c| c.number + 1);
         if options.stop_at.is_some_and(|stop| next > stop) {
             return Ok(());

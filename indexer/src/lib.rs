@@ -13,18 +13,20 @@
 //!   standby), catch-up with progress (the next batch fetched and prepared while the one
 //!   before is written), then following the finalized head;
 //! - [`rebuild`] replays `raw_events` into emptied derived tables;
-//! - [`db`] holds the connection, migrations, lock, cursor and digests.
+//!
+//! The database side it shares with the web API (connection, migrations, the writer
+//! lock, channels, cursor, digests, payload conventions) is the `index-db` crate.
 
 #![warn(missing_docs)]
 
 mod copy;
-pub mod db;
 pub mod decode;
 pub mod follow;
 pub mod source;
 pub mod store;
 
 use chain::{BlockHash, BlockRef, ContractEvent};
+use index_db as db;
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
@@ -88,6 +90,30 @@ impl From<tokio_postgres::Error> for IndexerError {
     }
 }
 
+impl From<index_db::DbError> for IndexerError {
+    fn from(e: index_db::DbError) -> Self {
+        match e {
+            index_db::DbError::Inconsistent(message) => Self::Inconsistent(message),
+            other => Self::Database(other.to_string()),
+        }
+    }
+}
+
+// What the index's rows may hold is what the marketplace allows: readers refuse queries
+// by index_db's copy of these bounds.
+const _: () = {
+    assert!(index_db::payload::offer_limits::TAGS == market_types::limits::TAGS);
+    assert!(index_db::payload::offer_limits::TAG == market_types::limits::TAG);
+};
+
+/// The chain's name for a block the index stores.
+pub fn block_ref(block: db::BlockPos) -> BlockRef {
+    BlockRef {
+        number: block.number,
+        hash: BlockHash(block.hash),
+    }
+}
+
 impl IndexerError {
     /// The process exit code for this error: 3 for a fork or gap (an operator must look),
     /// 2 for configuration, 1 for the rest.
@@ -130,7 +156,12 @@ pub async fn apply_blocks(
         same_marketplace(cursor, watched)?;
     }
     let fee_recipient = store::fee_recipient(&*client).await?;
-    let batch = prepare(watched, blocks, cursor.map(|c| c.block), fee_recipient)?;
+    let batch = prepare(
+        watched,
+        blocks,
+        cursor.map(|c| block_ref(c.block)),
+        fee_recipient,
+    )?;
     write_prepared(client, watched, batch).await
 }
 
@@ -271,7 +302,7 @@ pub async fn write_prepared(
     if let Some(cursor) = &cursor {
         same_marketplace(cursor, watched)?;
     }
-    let cursor = cursor.map(|c| c.block);
+    let cursor = cursor.map(|c| block_ref(c.block));
     if cursor != batch.after {
         let show = |c: Option<BlockRef>| {
             c.map_or("none".into(), |c| {

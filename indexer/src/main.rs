@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use indexer::{db, BlockSource, IndexerError, Options, Watched};
+use index_db as db;
+use indexer::{BlockSource, IndexerError, Options, Watched};
 
 #[derive(Parser)]
 #[command(
@@ -85,16 +86,15 @@ enum Command {
 }
 
 fn account(text: &str) -> Result<chain::AccountId, IndexerError> {
-    use sp_core::crypto::Ss58Codec;
     let bytes: [u8; 32] = if let Some(hex) = text.strip_prefix("0x") {
         hex::decode(hex)
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| IndexerError::Config(format!("{text} is not a 32-byte hex address")))?
     } else {
-        sp_core::crypto::AccountId32::from_ss58check(text)
+        index_db::ss58::decode(text)
             .map_err(|e| IndexerError::Config(format!("{text} is not an SS58 address: {e:?}")))?
-            .into()
+            .0
     };
     Ok(chain::AccountId::from(bytes))
 }
@@ -102,7 +102,7 @@ fn account(text: &str) -> Result<chain::AccountId, IndexerError> {
 async fn run(cli: Cli) -> Result<(), IndexerError> {
     let mut client = db::connect(&cli.database_url).await?;
     match cli.command.unwrap_or(Command::Run) {
-        Command::Migrate => db::migrate(&mut client).await,
+        Command::Migrate => Ok(db::migrate(&mut client).await?),
         Command::Rebuild => {
             db::migrate(&mut client).await?;
             let replayed = indexer::rebuild(&mut client).await?;

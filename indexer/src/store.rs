@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use bytes::{BufMut, BytesMut};
 use chain::AccountId;
-use market_types::{decode::MarketEvent, Asset, OfferMetadata, OfferStatus};
+use market_types::{decode::MarketEvent, Asset, OfferMetadata};
 use serde_json::{json, Value};
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::{GenericClient, Transaction};
@@ -21,15 +21,6 @@ use tokio_postgres::{GenericClient, Transaction};
 use crate::copy::CopyRows;
 use crate::decode::{config_json, Decoded, TokenEvent};
 use crate::IndexerError;
-
-/// The `offers.status` text of a status.
-pub fn offer_status(status: OfferStatus) -> &'static str {
-    match status {
-        OfferStatus::Active => "active",
-        OfferStatus::Paused => "paused",
-        OfferStatus::Delisted => "delisted",
-    }
-}
 
 /// The `asset` column of an asset: empty for native, else the token's address.
 pub fn asset_key(asset: &Asset) -> Vec<u8> {
@@ -295,7 +286,7 @@ impl Changes {
                 |p| p.listing = Some((e.uri.clone(), e.metadata.clone())),
             ),
             MarketEvent::OfferStatusChanged(e) => {
-                let status = offer_status(e.status);
+                let status = crate::decode::offer_status(e.status);
                 self.offer(e.offer_id, block)
                     .set(|o| o.status = status, |p| p.status = Some(status))
             }
@@ -1052,7 +1043,7 @@ async fn write_config(txn: &Transaction<'_>, patch: &ConfigPatch) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{self, TempDatabase};
+    use index_db::{self as db, TempDatabase};
 
     /// Every kind of u128 goes through the binary NUMERIC encoding and reads back as
     /// itself: zero, single and multiple base-10 000 digits, trailing zero digits (which

@@ -29,9 +29,6 @@ CREATE OR REPLACE FUNCTION rare_word(k int) RETURNS text LANGUAGE sql IMMUTABLE 
                 'ay','ew','iq','oz','ux'])[1 + (k - 1) / 8000 % 20]
 $$;
 
--- Seeding is much faster with the full-text index built once at the end.
-DROP INDEX IF EXISTS offers_search;
-
 INSERT INTO indexer_cursor (block_number, block_hash, marketplace)
 VALUES (1000000, sha256('head'::bytea), decode(repeat('42', 32), 'hex'));
 
@@ -106,10 +103,6 @@ SELECT i,
        CASE i % 10 WHEN 0 THEN 'delisted' WHEN 1 THEN 'paused' ELSE 'active' END,
        i, i
 FROM generate_series(1, :offers) AS i, v;
-
-SET maintenance_work_mem = '1GB';
--- As in migrations/ (the same index the indexer's schema has).
-CREATE INDEX offers_search ON offers USING gin (search);
 
 -- What an offer's detail reads besides the offer.
 \ir seed-sales.sql

@@ -6,50 +6,13 @@
 
 use std::fmt;
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
-use hkdf::Hkdf;
-use sha2::Sha256;
-use x25519_dalek::{PublicKey, StaticSecret};
+use datamarket_format::envelope as format;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::keys::{parse_hex32, redacted_fmt};
 use crate::{DataKey, Error, Result};
 
-/// Envelope length: E (32) ‖ encrypted DEK (32) ‖ tag (16).
-pub const ENVELOPE_LEN: usize = 80;
-/// HKDF info prefix.
-pub const ENVELOPE_INFO: &[u8] = b"datamarket/envelope/v1";
-
-/// What an envelope is bound to: the marketplace contract, the offer and the purchase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EnvelopeContext {
-    /// The marketplace contract's account id (32 bytes).
-    pub contract: [u8; 32],
-    /// Offer id.
-    pub offer_id: u64,
-    /// Purchase id.
-    pub purchase_id: u64,
-}
-
-impl EnvelopeContext {
-    /// HKDF info: `"datamarket/envelope/v1" ‖ contract (32) ‖ purchase id (u64)`.
-    pub fn hkdf_info(&self) -> [u8; 62] {
-        let mut info = [0u8; 62];
-        info[..22].copy_from_slice(ENVELOPE_INFO);
-        info[22..54].copy_from_slice(&self.contract);
-        info[54..].copy_from_slice(&self.purchase_id.to_be_bytes());
-        info
-    }
-
-    /// AES-GCM AAD: `offer id (u64) ‖ purchase id (u64)`.
-    pub fn aad(&self) -> [u8; 16] {
-        let mut aad = [0u8; 16];
-        aad[..8].copy_from_slice(&self.offer_id.to_be_bytes());
-        aad[8..].copy_from_slice(&self.purchase_id.to_be_bytes());
-        aad
-    }
-}
+pub use format::{EnvelopeContext, ENVELOPE_INFO, ENVELOPE_LEN};
 
 /// The 32-byte envelope key k. Zeroized on drop, never printed.
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -75,18 +38,12 @@ pub fn derive_envelope_key(
     buyer_pk: &[u8; 32],
     ctx: &EnvelopeContext,
 ) -> Result<EnvelopeKey> {
-    // Constant-time enough: the OR does not branch on individual bytes.
-    if shared.iter().fold(0u8, |acc, b| acc | b) == 0 {
-        return Err(Error::ZeroSharedSecret);
-    }
-    let mut salt = [0u8; 64];
-    salt[..32].copy_from_slice(ephemeral_pk);
-    salt[32..].copy_from_slice(buyer_pk);
-    let mut k = [0u8; 32];
-    Hkdf::<Sha256>::new(Some(&salt), shared)
-        .expand(&ctx.hkdf_info(), &mut k)
-        .expect("32 bytes is a valid HKDF-SHA256 length");
-    Ok(EnvelopeKey(k))
+    Ok(EnvelopeKey(*format::derive_key(
+        shared,
+        ephemeral_pk,
+        buyer_pk,
+        ctx,
+    )?))
 }
 
 /// Seals `dek` with a given ephemeral secret (deterministic; test vectors). Use
@@ -100,18 +57,12 @@ pub fn seal_with_ephemeral(
     buyer_pk: &[u8; 32],
     ctx: &EnvelopeContext,
 ) -> Result<SealedEnvelope> {
-    let e = StaticSecret::from(*ephemeral_secret);
-    let ephemeral_pk = PublicKey::from(&e).to_bytes();
-    let shared = Zeroizing::new(e.diffie_hellman(&PublicKey::from(*buyer_pk)).to_bytes());
-    let k = derive_envelope_key(&shared, &ephemeral_pk, buyer_pk, ctx)?;
-    let mut out = [0u8; ENVELOPE_LEN];
-    out[..32].copy_from_slice(&ephemeral_pk);
-    out[32..64].copy_from_slice(dek.expose_secret());
-    let tag = Aes256Gcm::new(k.expose_secret().into())
-        .encrypt_in_place_detached(&Nonce::default(), &ctx.aad(), &mut out[32..64])
-        .expect("32-byte message");
-    out[64..].copy_from_slice(&tag);
-    Ok(SealedEnvelope(out))
+    Ok(SealedEnvelope(format::seal(
+        dek.expose_secret(),
+        ephemeral_secret,
+        buyer_pk,
+        ctx,
+    )?))
 }
 
 /// Opens an envelope with the buyer's secret key.
@@ -124,21 +75,7 @@ pub fn open_envelope(
     buyer_secret: &[u8; 32],
     ctx: &EnvelopeContext,
 ) -> Result<DataKey> {
-    let b = StaticSecret::from(*buyer_secret);
-    let buyer_pk = PublicKey::from(&b).to_bytes();
-    let ephemeral_pk: [u8; 32] = envelope.0[..32].try_into().expect("32 bytes");
-    let shared = Zeroizing::new(b.diffie_hellman(&PublicKey::from(ephemeral_pk)).to_bytes());
-    let k = derive_envelope_key(&shared, &ephemeral_pk, &buyer_pk, ctx)?;
-    let mut dek = Zeroizing::new([0u8; 32]);
-    dek.copy_from_slice(&envelope.0[32..64]);
-    Aes256Gcm::new(k.expose_secret().into())
-        .decrypt_in_place_detached(
-            &Nonce::default(),
-            &ctx.aad(),
-            &mut dek[..],
-            &Tag::from(<[u8; 16]>::try_from(&envelope.0[64..]).expect("16 bytes")),
-        )
-        .map_err(|_| Error::EnvelopeDoesNotOpen)?;
+    let dek: Zeroizing<[u8; 32]> = format::open(&envelope.0, buyer_secret, ctx)?;
     Ok(DataKey::from_bytes(*dek))
 }
 
@@ -272,7 +209,7 @@ impl BuyerSecretKey {
 
     /// The matching public key.
     pub fn public_key(&self) -> BuyerPublicKey {
-        BuyerPublicKey(PublicKey::from(&StaticSecret::from(self.0)).to_bytes())
+        BuyerPublicKey(format::x25519_public(&self.0))
     }
 }
 

@@ -103,5 +103,27 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+impl From<datamarket_format::HeaderError> for Error {
+    fn from(e: datamarket_format::HeaderError) -> Self {
+        use datamarket_format::HeaderError as H;
+        match e {
+            H::BadMagic => Error::BadMagic,
+            H::Truncated(n) => Error::TruncatedHeader(n),
+            H::UnsupportedVersion(v) => Error::UnsupportedVersion(v),
+            H::InvalidChunkSize(n) => Error::InvalidChunkSize(n),
+            H::TooLong { len, chunk_size } => Error::TooLong { len, chunk_size },
+        }
+    }
+}
+
+impl From<datamarket_format::EnvelopeError> for Error {
+    fn from(e: datamarket_format::EnvelopeError) -> Self {
+        match e {
+            datamarket_format::EnvelopeError::ZeroSharedSecret => Error::ZeroSharedSecret,
+            datamarket_format::EnvelopeError::DoesNotOpen => Error::EnvelopeDoesNotOpen,
+        }
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

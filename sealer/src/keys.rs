@@ -2,13 +2,12 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
+use datamarket_format::merkle::SoftSha256;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{Error, Result};
 
-/// Domain separator of the key commitment (DESIGN §3).
-pub const KEY_COMMITMENT_DOMAIN: &[u8] = b"datamarket/key-commitment/v1";
+pub use datamarket_format::commitment::KEY_COMMITMENT_DOMAIN;
 
 /// Prints `[redacted]` for secrets in Debug and Display.
 macro_rules! redacted_fmt {
@@ -53,10 +52,10 @@ impl DataKey {
 
     /// `SHA-256("datamarket/key-commitment/v1" ‖ DEK)`.
     pub fn commitment(&self) -> KeyCommitment {
-        let mut h = Sha256::new();
-        h.update(KEY_COMMITMENT_DOMAIN);
-        h.update(self.0);
-        KeyCommitment(h.finalize().into())
+        KeyCommitment(datamarket_format::commitment::key_commitment(
+            &SoftSha256,
+            &self.0,
+        ))
     }
 
     /// Checks the key against a commitment.

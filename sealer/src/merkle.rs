@@ -4,41 +4,23 @@
 //! node at the end of a level is promoted unchanged, one leaf is its own root, and
 //! content_root = SHA-256(0x02 ‖ header ‖ tree_root).
 
+use datamarket_format::merkle::{self as format, PathError, SoftSha256};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::header::{Header, HEADER_LEN};
 use crate::keys::ContentRoot;
 use crate::{Error, Result};
 
-/// A 32-byte node of the tree.
-pub type Node = [u8; 32];
-
-/// `SHA-256(0x00 ‖ index (u64) ‖ stored chunk)`.
-pub fn leaf_hash(index: u64, stored_chunk: &[u8]) -> Node {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(index.to_be_bytes());
-    h.update(stored_chunk);
-    h.finalize().into()
-}
+pub use format::{leaf_hash, Node};
 
 /// `SHA-256(0x01 ‖ left ‖ right)`.
 pub fn node_hash(left: &Node, right: &Node) -> Node {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
+    format::node_hash(&SoftSha256, left, right)
 }
 
 /// `SHA-256(0x02 ‖ header ‖ tree_root)`.
 pub fn content_root(header: &[u8; HEADER_LEN], tree_root: &Node) -> ContentRoot {
-    let mut h = Sha256::new();
-    h.update([2u8]);
-    h.update(header);
-    h.update(tree_root);
-    ContentRoot(h.finalize().into())
+    ContentRoot(format::content_root(&SoftSha256, header, tree_root))
 }
 
 /// Builds a tree root from leaves as they arrive, in O(log n) memory.
@@ -145,15 +127,12 @@ mod hex_nodes {
 
 /// The leaf range `[start, end)` a sibling subtree covers at each level, for one index.
 fn sibling_ranges(index: u64, leaves: u64) -> Vec<Option<(u64, u64)>> {
-    let mut out = Vec::new();
-    let mut k = 0u32;
-    while k < 64 && (1u64 << k) < leaves {
-        let sib = (index >> k) ^ 1;
-        let start = sib << k;
-        out.push((start < leaves).then(|| (start, (start + (1u64 << k)).min(leaves))));
-        k += 1;
-    }
-    out
+    (0..format::levels(leaves))
+        .map(|k| {
+            format::sibling_start(index, leaves, k)
+                .map(|start| (start, (start + (1u64 << k)).min(leaves)))
+        })
+        .collect()
 }
 
 /// Collects the sibling path of one chunk while all leaves stream past, in
@@ -225,31 +204,23 @@ impl ChunkProof {
             return Err(Error::MalformedProof("header is not 26 bytes"));
         }
         let header = Header::parse(&self.header)?;
-        let header_bytes = header.to_bytes();
-        let leaves = header.chunk_count();
-        if self.index >= leaves {
-            return Err(Error::MalformedProof("chunk index out of range"));
-        }
-        if stored_chunk.len() != header.stored_chunk_len(self.index) {
-            return Err(Error::MalformedProof("chunk has the wrong length"));
-        }
-        let ranges = sibling_ranges(self.index, leaves);
-        if ranges.iter().flatten().count() != self.siblings.len() {
-            return Err(Error::MalformedProof("sibling path has the wrong length"));
-        }
-        let mut node = leaf_hash(self.index, stored_chunk);
-        let mut siblings = self.siblings.iter();
-        for (k, range) in ranges.iter().enumerate() {
-            if range.is_some() {
-                let sib = siblings.next().expect("counted above");
-                node = if (self.index >> k) & 1 == 0 {
-                    node_hash(&node, sib)
-                } else {
-                    node_hash(sib, &node)
-                };
-            }
-        }
-        if content_root(&header_bytes, &node) == *root {
+        let leaf = leaf_hash(self.index, stored_chunk);
+        let proven = format::proven_root(
+            &SoftSha256,
+            &header,
+            self.index,
+            stored_chunk.len(),
+            leaf,
+            &self.siblings,
+        )
+        .map_err(|e| {
+            Error::MalformedProof(match e {
+                PathError::IndexOutOfRange => "chunk index out of range",
+                PathError::WrongChunkLength => "chunk has the wrong length",
+                PathError::WrongPathLength => "sibling path has the wrong length",
+            })
+        })?;
+        if proven == root.0 {
             Ok(())
         } else {
             Err(Error::ProofMismatch(self.index))

@@ -91,7 +91,9 @@ fn random_nonce_prefixes_differ() {
 #[test]
 fn chunk_sizes_outside_the_range_are_refused() {
     for bad in [0u64, 1, 2048, 4095, 4097, 6144, 65535, 524288, 1 << 40] {
-        assert!(matches!(ChunkSize::new(bad), Err(Error::InvalidChunkSize(n)) if n == bad));
+        assert!(
+            matches!(ChunkSize::new(bad).map_err(Error::from), Err(Error::InvalidChunkSize(n)) if n == bad)
+        );
     }
     for good in [4096u64, 8192, 16384, 32768, 65536, 131072, 262144] {
         assert_eq!(ChunkSize::new(good).unwrap().get() as u64, good);

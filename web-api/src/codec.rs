@@ -5,9 +5,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine as _;
+use index_db::ss58;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sp_core::crypto::{AccountId32, Ss58AddressFormat, Ss58Codec};
 use tokio_postgres::types::ToSql;
 
 use crate::error::ApiError;
@@ -21,31 +21,28 @@ pub const DEFAULT_LIMIT: i64 = 20;
 /// schema's checks rule out, as 0x-hex rather than failing).
 pub fn account(bytes: &[u8], prefix: u16) -> String {
     match <[u8; 32]>::try_from(bytes) {
-        Ok(raw) => {
-            AccountId32::from(raw).to_ss58check_with_version(Ss58AddressFormat::custom(prefix))
-        }
+        Ok(raw) => ss58::encode(&raw, prefix),
         Err(_) => hex0x(bytes),
     }
 }
 
 /// Decodes an SS58 address of this network into its 32 bytes.
 pub fn parse_account(what: &str, text: &str, prefix: u16) -> Result<[u8; 32], ApiError> {
-    let (id, format) = AccountId32::from_ss58check_with_version(text)
+    let (id, format) = ss58::decode(text)
         .map_err(|e| ApiError::bad(format!("{what} `{text}` is not an SS58 address: {e:?}")))?;
-    if u16::from(format) != prefix {
+    if format != prefix {
         return Err(ApiError::bad(format!(
-            "{what} `{text}` is an address for SS58 prefix {}, but this network uses {prefix}",
-            u16::from(format)
+            "{what} `{text}` is an address for SS58 prefix {format}, but this network uses {prefix}"
         )));
     }
-    Ok(id.into())
+    Ok(id)
 }
 
 /// Re-encodes the accounts in an event's stored payload, which the indexer writes with
 /// prefix 42 whatever the network, in this API's `prefix`, so that a feed's payload
 /// names accounts as the rest of the API does.
 pub fn payload_accounts(payload: &mut serde_json::Value, prefix: u16) {
-    use indexer::decode::{PAYLOAD_ACCOUNT_KEYS, PAYLOAD_SS58_PREFIX};
+    use index_db::payload::{PAYLOAD_ACCOUNT_KEYS, PAYLOAD_SS58_PREFIX};
     use serde_json::Value;
     if prefix == PAYLOAD_SS58_PREFIX {
         return;
@@ -55,9 +52,9 @@ pub fn payload_accounts(payload: &mut serde_json::Value, prefix: u16) {
             for (key, value) in fields.iter_mut() {
                 match value {
                     Value::String(text) if PAYLOAD_ACCOUNT_KEYS.contains(&key.as_str()) => {
-                        if let Ok((id, format)) = AccountId32::from_ss58check_with_version(text) {
-                            if u16::from(format) == PAYLOAD_SS58_PREFIX {
-                                *text = account(id.as_ref(), prefix);
+                        if let Ok((id, format)) = ss58::decode(text) {
+                            if format == PAYLOAD_SS58_PREFIX {
+                                *text = account(&id, prefix);
                             }
                         }
                     }

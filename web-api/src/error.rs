@@ -101,20 +101,20 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     }
 }
 
-impl From<indexer::IndexerError> for ApiError {
-    fn from(e: indexer::IndexerError) -> Self {
-        tracing::error!("index: {e}");
-        Self::Internal
-    }
-}
-
-impl From<crate::search::SearchError> for ApiError {
-    fn from(e: crate::search::SearchError) -> Self {
-        if let crate::search::SearchError::BadQuery(message) = e {
-            return Self::bad(message);
+impl From<index_db::DbError> for ApiError {
+    fn from(e: index_db::DbError) -> Self {
+        match e {
+            // The same mapping as a query of the API's own: a lost connection is a 503.
+            index_db::DbError::Postgres(e) => e.into(),
+            index_db::DbError::Connect(message) => {
+                tracing::error!("index database: {message}");
+                Self::Unavailable
+            }
+            other => {
+                tracing::error!("index database: {other}");
+                Self::Internal
+            }
         }
-        tracing::error!("search index: {e}");
-        Self::Internal
     }
 }
 
@@ -133,4 +133,41 @@ pub async fn method_not_allowed() -> Response {
         }),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection lost under a request is the service's trouble (503), whether the
+    /// API's own query or one of index-db's (the cursor, the writer lock) met it.
+    #[tokio::test]
+    async fn a_lost_connection_is_unavailable_whichever_query_meets_it() {
+        let database = index_db::TempDatabase::create("dm_api_errors")
+            .await
+            .unwrap();
+        let mut client = index_db::connect(&database.url).await.unwrap();
+        index_db::migrate(&mut client).await.unwrap();
+        let pid: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let admin = index_db::connect(&database.url).await.unwrap();
+        admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .await
+            .unwrap();
+        let own = client.query_one("SELECT 1", &[]).await.unwrap_err();
+        assert!(matches!(ApiError::from(own), ApiError::Unavailable));
+        let cursor = index_db::cursor(&client, false).await.unwrap_err();
+        assert!(matches!(ApiError::from(cursor), ApiError::Unavailable));
+        let lock = index_db::writer_active(&client).await.unwrap_err();
+        assert!(matches!(ApiError::from(lock), ApiError::Unavailable));
+        // A failed statement on a live connection stays a 500.
+        let failed = admin.query_one("SELECT nope", &[]).await.unwrap_err();
+        assert!(matches!(ApiError::from(failed), ApiError::Internal));
+        drop((client, admin));
+        database.drop_now().await.unwrap();
+    }
 }

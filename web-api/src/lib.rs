@@ -210,7 +210,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     search.catch_up(&pool).await.map_err(|e| {
         StartError::Database(format!(
             "cannot read offers from {}: {e}",
-            indexer::db::describe(&pg)
+            index_db::describe(&pg)
         ))
     })?;
     let poll = Duration::from_millis(config.search_poll_ms.max(10));

@@ -244,7 +244,7 @@ struct Listing {
 }
 
 fn listing(query: &OffersQuery, prefix: u16, searching: bool) -> ApiResult<Listing> {
-    use chain::market_types::limits;
+    use index_db::payload::offer_limits as limits;
     if query.tag.len() > limits::TAGS {
         return Err(ApiError::bad(format!(
             "at most {} tags, got {}",

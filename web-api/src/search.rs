@@ -1252,7 +1252,7 @@ impl OfferDoc {
     }
 }
 
-/// Keeps `index` current: waits for a notification on [`indexer::db::OFFERS_CHANNEL`]
+/// Keeps `index` current: waits for a notification on [`index_db::OFFERS_CHANNEL`]
 /// or `poll`, whichever comes first, then catches up. Reconnects the listener when its
 /// connection drops. Runs until the task is aborted.
 pub async fn follow(
@@ -1263,7 +1263,7 @@ pub async fn follow(
 ) {
     loop {
         let (wake_tx, mut wake) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let listener = listen(&database_url, indexer::db::OFFERS_CHANNEL, wake_tx).await;
+        let listener = listen(&database_url, index_db::OFFERS_CHANNEL, wake_tx).await;
         if let Err(e) = &listener {
             tracing::warn!("search index: cannot LISTEN for offer changes ({e}); polling");
         }
@@ -1320,6 +1320,17 @@ pub(crate) async fn listen(
     });
     client.batch_execute(&format!("LISTEN {channel}")).await?;
     Ok(client)
+}
+
+// Here rather than in `error`, so that the error module knows no resource module.
+impl From<SearchError> for crate::error::ApiError {
+    fn from(e: SearchError) -> Self {
+        if let SearchError::BadQuery(message) = e {
+            return Self::bad(message);
+        }
+        tracing::error!("search index: {e}");
+        Self::Internal
+    }
 }
 
 #[cfg(test)]

@@ -70,8 +70,8 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
         )
         .await?
         .map(|r| r.get(0));
-    let cursor = indexer::db::cursor(client, false).await?;
-    let indexer_running = indexer::db::writer_active(client).await?;
+    let cursor = index_db::cursor(client, false).await?;
+    let indexer_running = index_db::writer_active(client).await?;
     let latest: i64 = client
         .query_one("SELECT coalesce(max(change_seq), 0) FROM offers", &[])
         .await?
@@ -80,7 +80,7 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
     Ok(Json(Status {
         indexed_head: cursor.map(|c| IndexedHead {
             block_number: u64::from(c.block.number),
-            block_hash: codec::hex0x(&c.block.hash.0),
+            block_hash: codec::hex0x(&c.block.hash),
             applied_at: applied_at.unwrap_or_default(),
         }),
         marketplace: cursor.map(|c| codec::account(&c.marketplace, state.ss58_prefix)),

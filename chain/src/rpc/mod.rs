@@ -28,9 +28,9 @@ use substrate_api_client::{
 pub use transport::{Retry, WsTransport};
 
 use crate::{
-    error::{account_hex, RawDispatchError},
-    AccountId, Balance, BlockHash, BlockNumber, BlockRef, Chain, ChainError, ContractEvent,
-    DispatchFailure, DryInstantiate, DryRun, ExecReturn, Header, Included, Signer, Weight,
+    account_hex, error::RawDispatchError, AccountId, Balance, BlockHash, BlockNumber, BlockRef,
+    Chain, ChainError, ContractEvent, DispatchFailure, DryInstantiate, DryRun, ExecReturn, Header,
+    Included, Signer, Weight,
 };
 
 /// Blocks a transaction stays valid after the best block it was signed at.

@@ -13,6 +13,7 @@
 extern crate alloc;
 
 use alloc::{string::String, vec::Vec};
+use datamarket_format as format;
 use ink::primitives::AccountId;
 
 /// Identifies an offer. Offer ids count up from 1 and are never reused.
@@ -34,18 +35,18 @@ pub const BPS_DENOMINATOR: u16 = 10_000;
 pub const MAX_FEE_BPS: u16 = 1_000;
 /// At most this many payees share an offer's revenue (a data union).
 pub const MAX_PAYEES: usize = 16;
-/// Length of the sealed key envelope (DESIGN §3).
-pub const ENVELOPE_LEN: usize = 80;
-/// Length of the ciphertext header of format v1 (DESIGN §3).
-pub const HEADER_LEN: usize = 26;
+/// Length of the sealed key envelope (format v1, DESIGN §3).
+pub const ENVELOPE_LEN: usize = format::ENVELOPE_LEN;
+/// Length of the ciphertext header of format v1.
+pub const HEADER_LEN: usize = format::HEADER_LEN;
 /// Magic bytes that open every ciphertext header.
-pub const HEADER_MAGIC: [u8; 6] = *b"DMSEAL";
+pub const HEADER_MAGIC: [u8; 6] = *format::MAGIC;
 /// The ciphertext format version this contract accepts.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = format::VERSION;
 /// Smallest chunk size the format allows.
-pub const MIN_CHUNK_SIZE: u32 = 4 * 1024;
+pub const MIN_CHUNK_SIZE: u32 = format::ChunkSize::MIN;
 /// Largest chunk size: one chunk and its proof must fit in a single dispute call.
-pub const MAX_CHUNK_SIZE: u32 = 256 * 1024;
+pub const MAX_CHUNK_SIZE: u32 = format::ChunkSize::MAX;
 /// Longest and shortest deadline or window the admin may set, in blocks.
 pub const MAX_PERIOD_BLOCKS: BlockNumber = 5_256_000; // about a year of 6 s blocks
 
@@ -242,7 +243,7 @@ pub struct Purchase {
 }
 
 /// Bytes before a stored chunk in its Merkle leaf: 0x00 ‖ chunk index (u64).
-pub const LEAF_PREFIX_LEN: usize = 9;
+pub const LEAF_PREFIX_LEN: usize = format::merkle::LEAF_PREFIX_LEN;
 
 /// A stored chunk (ciphertext ‖ tag), as `dispute_chunk` takes it. It encodes exactly
 /// as a `Vec<u8>` (and says so in the metadata), but decodes with [`LEAF_PREFIX_LEN`]
@@ -280,8 +281,7 @@ impl ChunkBytes {
     /// `0x00 ‖ index (u64, big-endian) ‖ chunk`: the preimage of the Merkle leaf.
     pub fn leaf_preimage(&mut self, index: u64) -> &[u8] {
         if let Some(prefix) = self.buf.get_mut(..LEAF_PREFIX_LEN) {
-            prefix[0] = 0;
-            prefix[1..].copy_from_slice(&index.to_be_bytes());
+            prefix.copy_from_slice(&format::merkle::leaf_prefix(index));
         }
         &self.buf
     }
@@ -781,29 +781,17 @@ pub mod events {
     }
 }
 
-/// Checks a ciphertext header: magic, format version, a chunk size that is a power of
-/// two from 4 KiB to 256 KiB, and a plaintext length of at most 2^32 chunks (the STREAM
-/// counter is a u32), so that every chunk can be disputed.
+/// Checks a ciphertext header by format v1's rules (magic, version, a chunk size that is
+/// a power of two from 4 KiB to 256 KiB, at most 2^32 chunks), so that every chunk can
+/// be disputed. A chunk size above 256 KiB has its own error.
 pub fn check_header(header: &CiphertextHeader) -> Result<()> {
-    if header[..6] != HEADER_MAGIC || header[6] != FORMAT_VERSION {
-        return Err(Error::InvalidHeader);
+    match format::Header::from_bytes(header) {
+        Ok(_) => Ok(()),
+        Err(format::HeaderError::InvalidChunkSize(size)) if size > u64::from(MAX_CHUNK_SIZE) => {
+            Err(Error::ChunkSizeTooLarge)
+        }
+        Err(_) => Err(Error::InvalidHeader),
     }
-    let chunk_size = u32::from_be_bytes([header[7], header[8], header[9], header[10]]);
-    if chunk_size > MAX_CHUNK_SIZE {
-        return Err(Error::ChunkSizeTooLarge);
-    }
-    if chunk_size < MIN_CHUNK_SIZE || !chunk_size.is_power_of_two() {
-        return Err(Error::InvalidHeader);
-    }
-    let mut len = [0u8; 8];
-    len.copy_from_slice(&header[11..19]);
-    let plaintext_len = u64::from_be_bytes(len);
-    // More than 2^32 chunks: the last chunk starts at or past 2^32 * chunk_size.
-    let limit = u64::from(chunk_size).checked_shl(32).unwrap_or(u64::MAX);
-    if plaintext_len > limit {
-        return Err(Error::InvalidHeader);
-    }
-    Ok(())
 }
 
 /// Checks metadata and URI against [`limits`].
