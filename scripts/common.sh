@@ -6,8 +6,8 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export DATAMARKET_CACHE=${DATAMARKET_CACHE:-$HOME/.cache/datamarket}
 export DATAMARKET_BIN=${DATAMARKET_BIN:-$DATAMARKET_CACHE/bin}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$DATAMARKET_CACHE/target}
-# cargo-contract's own target directories, one per contract (it may empty them, so they
-# are not CARGO_TARGET_DIR), and where the built bundles are collected.
+# cargo-contract's own target directory, shared by the contracts (it may empty it, so it
+# is not CARGO_TARGET_DIR; see build-contracts), and where the built bundles are collected.
 export DATAMARKET_CONTRACTS_TARGET=${DATAMARKET_CONTRACTS_TARGET:-$DATAMARKET_CACHE/target-contracts}
 export DATAMARKET_BUNDLES=${DATAMARKET_BUNDLES:-$DATAMARKET_CACHE/bundles}
 export PATH="$DATAMARKET_BIN:$HOME/.cargo/bin:$PATH"

@@ -1,5 +1,5 @@
-//! The real pallet-contracts runtime in this process (ink_sandbox's minimal runtime through
-//! drink 0.18), behind [`Chain`].
+//! The real pallet-contracts runtime in this process (ink_sandbox's minimal runtime, see
+//! [`chain_runtime`]), behind [`Chain`].
 //!
 //! Blocks look like a chain's: every transaction is applied as an extrinsic of the current
 //! block (its events carry `ApplyExtrinsic(i)` and an `ExtrinsicSuccess`), and the block is
@@ -10,33 +10,28 @@
 
 use std::collections::HashMap;
 
-use drink::{
-    frame_support::{
-        storage::{with_transaction, TransactionOutcome},
-        traits::{Hooks, PalletInfo as _},
-    },
-    minimal::{
-        MinimalSandbox, MinimalSandboxRuntime as Runtime, PalletInfo, RuntimeCall, RuntimeEvent,
-        RuntimeOrigin,
-    },
-    pallet_balances, pallet_contracts,
-    pallet_contracts::{Code, CollectEvents, DebugInfo, Determinism},
-    pallet_timestamp,
-    sandbox_api::prelude::*,
-    AccountId32, DispatchError, Sandbox,
-};
 use ink_sandbox::{
+    api::prelude::*,
     frame_support::{
         dispatch::{DispatchClass, DispatchInfo, Pays},
         sp_runtime::{traits::Dispatchable, DispatchErrorWithPostInfo},
+        storage::{with_transaction, TransactionOutcome},
+        traits::{Hooks, PalletInfo as _},
     },
     frame_system::{self, Phase},
     macros::BlockBuilder,
+    pallet_balances, pallet_contracts,
+    pallet_contracts::{Code, CollectEvents, DebugInfo, Determinism},
+    pallet_timestamp, AccountId32, DispatchError, Sandbox,
 };
 
 use crate::{
     AccountId, Balance, BlockHash, BlockNumber, BlockRef, Chain, ChainError, ContractEvent,
     DispatchFailure, DryInstantiate, DryRun, ExecReturn, Header, Included, Signer, Weight,
+};
+use chain_runtime::{
+    MinimalSandbox, MinimalSandboxRuntime as Runtime, PalletInfo, RuntimeCall, RuntimeEvent,
+    RuntimeOrigin,
 };
 
 /// Native tokens each dev account starts with.
@@ -63,7 +58,7 @@ pub struct InProcessChain {
     first: BlockNumber,
     /// Inside [`Self::batch`], sealing waits for its end.
     batching: bool,
-    gas_limit: drink::Weight,
+    gas_limit: ink_sandbox::Weight,
 }
 
 impl Default for InProcessChain {
@@ -172,7 +167,7 @@ impl InProcessChain {
             let result = f();
             let (used, dispatched) = outcome(&result);
             let info = DispatchInfo {
-                weight: drink::Weight::from_parts(used.ref_time, used.proof_size),
+                weight: ink_sandbox::Weight::from_parts(used.ref_time, used.proof_size),
                 class: DispatchClass::Normal,
                 pays_fee: Pays::Yes,
             };
@@ -255,7 +250,7 @@ fn bare_call(
     contract: &AccountId,
     data: &[u8],
     value: Balance,
-    gas_limit: drink::Weight,
+    gas_limit: ink_sandbox::Weight,
 ) -> pallet_contracts::ContractExecResult<Balance, ink_sandbox::EventRecordOf<Runtime>> {
     Contracts::bare_call(
         to_runtime(origin),
@@ -277,7 +272,7 @@ fn bare_instantiate(
     data: &[u8],
     value: Balance,
     salt: &[u8],
-    gas_limit: drink::Weight,
+    gas_limit: ink_sandbox::Weight,
 ) -> pallet_contracts::ContractInstantiateResult<
     AccountId32,
     Balance,
@@ -316,7 +311,7 @@ fn from_runtime(account: &AccountId32) -> AccountId {
     AccountId::from(bytes)
 }
 
-fn weight(w: drink::Weight) -> Weight {
+fn weight(w: ink_sandbox::Weight) -> Weight {
     Weight {
         ref_time: w.ref_time(),
         proof_size: w.proof_size(),
@@ -400,7 +395,7 @@ impl Chain for InProcessChain {
         gas_limit: Weight,
     ) -> Result<(Included, AccountId), ChainError> {
         let origin = signer.account_id();
-        let limit = drink::Weight::from_parts(gas_limit.ref_time, gas_limit.proof_size);
+        let limit = ink_sandbox::Weight::from_parts(gas_limit.ref_time, gas_limit.proof_size);
         let (result, index, events) = self.apply(
             || bare_instantiate(&origin, code, data, value, salt, limit),
             recorded,
@@ -450,7 +445,7 @@ impl Chain for InProcessChain {
         gas_limit: Weight,
     ) -> Result<Included, ChainError> {
         let origin = signer.account_id();
-        let limit = drink::Weight::from_parts(gas_limit.ref_time, gas_limit.proof_size);
+        let limit = ink_sandbox::Weight::from_parts(gas_limit.ref_time, gas_limit.proof_size);
         let (result, index, events) = self.apply(
             || bare_call(&origin, contract, data, value, limit),
             recorded,

@@ -4,8 +4,8 @@
 //! - [`RpcChain`]: any Substrate node with pallet-contracts over WebSocket JSON-RPC
 //!   (substrate-api-client 1.21, with extrinsic parameters that match
 //!   substrate-contracts-node 0.42's signed extensions, see [`rpc::ContractsNodeParams`]);
-//! - [`InProcessChain`]: the real pallet-contracts runtime in this process (ink_sandbox
-//!   through drink), with dev accounts funded and a block sealed per batch of calls, so
+//! - [`InProcessChain`]: the real pallet-contracts runtime in this process (ink_sandbox's
+//!   minimal runtime, [`chain_runtime`]), with dev accounts funded and a block sealed per batch of calls, so
 //!   that blocks, hashes and events look like a chain's. It is the embedded default for
 //!   the demo and CI.
 //!

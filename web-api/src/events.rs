@@ -267,7 +267,7 @@ pub async fn follow_blocks(
 ) {
     loop {
         let (wake_tx, mut wake) = tokio::sync::mpsc::unbounded_channel::<()>();
-        match crate::search::listen(&database_url, index_db::BLOCKS_CHANNEL, wake_tx).await {
+        match crate::listen::listen(&database_url, index_db::BLOCKS_CHANNEL, wake_tx).await {
             Ok(_client) => {
                 while wake.recv().await.is_some() {
                     blocks.send_modify(|n| *n += 1);

@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod codec;
 pub mod error;
 pub mod events;
+mod listen;
 pub mod offers;
 pub mod openapi;
 pub mod purchases;

@@ -20,7 +20,7 @@ const PRICE: u128 = 5_000_000_000;
 const BOND: u128 = 1_000;
 
 fn offer(owner: AccountId) -> NewOffer {
-    let owner = drink::AccountId32::new(*owner.as_ref());
+    let owner = ink_sandbox::AccountId32::new(*owner.as_ref());
     contract_harness::market::sample_offer(PRICE, Asset::Native, &[(&owner, 10_000)])
 }
 

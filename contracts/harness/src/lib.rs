@@ -1,4 +1,4 @@
-//! The real pallet-contracts runtime, in process (ink_sandbox, through drink 0.18), with
+//! The real pallet-contracts runtime, in process ([`chain_runtime`]), with
 //! typed calls to the contract bundles that `scripts/build-contracts` produces.
 //!
 //! Calls are SCALE-encoded with the same Rust types the contracts use (`market-types`)
@@ -6,11 +6,11 @@
 //! code will: `chain.call::<Result<OfferId>>(&market, "create_offer", &offer, bond, owner)`.
 //! Balances are real: the runtime's `pallet_balances` moves every native token.
 
-use drink::{
+use chain_runtime::{MinimalSandbox, MinimalSandboxRuntime, RuntimeEvent};
+use ink_sandbox::{
+    api::prelude::*,
     frame_support::storage::{with_transaction, TransactionOutcome},
-    minimal::{MinimalSandbox, MinimalSandboxRuntime, RuntimeEvent},
     pallet_contracts::{self, CollectEvents, DebugInfo, Determinism},
-    sandbox_api::prelude::*,
     AccountId32, DispatchError, Sandbox, Weight,
 };
 use scale::{Decode, Encode};

@@ -1,7 +1,7 @@
 //! A deployed marketplace and PSP22 token on a [`LocalChain`], with the typed calls and
 //! the solvency invariant that the runtime tests, the gas report and the flow use.
 
-use drink::AccountId32;
+use ink_sandbox::AccountId32;
 use market_types::{
     Asset, Config, Dispute, Liabilities, NewOffer, Offer, OfferId, OfferMetadata, Payee, Purchase,
     PurchaseId, HEADER_LEN, HEADER_MAGIC,

@@ -9,7 +9,7 @@ use contract_harness::{
     market_types::{Asset, OfferId, PurchaseId},
     to_ink, Bundle, Outcome, NODE_MAX_EXTRINSIC_REF_TIME,
 };
-use drink::{AccountId32, Weight};
+use ink_sandbox::{AccountId32, Weight};
 use scale::Decode;
 use sealer::{BuyerSecretKey, DataKey};
 

@@ -10,7 +10,7 @@ use contract_harness::{
     },
     to_ink, Balance, Outcome, NODE_MAX_EXTRINSIC_REF_TIME,
 };
-use drink::AccountId32;
+use ink_sandbox::AccountId32;
 use sealer::{BuyerSecretKey, DataKey, Decryptor, KeyOpener, SealedEnvelope};
 
 const PRICE: Balance = 10_000;
@@ -38,7 +38,7 @@ impl Case {
             Market::deploy(&Settings::default()).expect("deploy; run scripts/build-contracts");
         // What the node lets one call use: a 256 KiB chunk dispute needs more than
         // ink_sandbox's default limit of 1e11.
-        m.chain.set_gas_limit(drink::Weight::from_parts(
+        m.chain.set_gas_limit(ink_sandbox::Weight::from_parts(
             NODE_MAX_EXTRINSIC_REF_TIME,
             8 * 1024 * 1024,
         ));

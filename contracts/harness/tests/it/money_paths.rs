@@ -6,7 +6,7 @@ use contract_harness::{
     market_types::{decode::MarketEvent, Asset, OfferId, OfferStatus, PurchaseId, PurchaseStatus},
     to_ink, Balance, Outcome,
 };
-use drink::AccountId32;
+use ink_sandbox::AccountId32;
 
 const BUYER_PK: [u8; 32] = [0x42; 32];
 const ENVELOPE: [u8; 80] = [0x5a; 80];

@@ -11,7 +11,7 @@ use contract_harness::{
     },
     to_ink, Balance,
 };
-use drink::AccountId32;
+use ink_sandbox::AccountId32;
 use scale::{Decode, Encode};
 use sealer::BuyerSecretKey;
 

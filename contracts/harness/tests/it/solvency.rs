@@ -12,7 +12,7 @@ use contract_harness::{
     market_types::{Asset, OfferId, PurchaseId, PurchaseStatus},
     to_ink, Balance,
 };
-use drink::AccountId32;
+use ink_sandbox::AccountId32;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use sealer::BuyerSecretKey;
 
