@@ -26,8 +26,9 @@ use ink_sandbox::{
 };
 
 use crate::{
-    AccountId, Balance, BlockHash, BlockNumber, BlockRef, Chain, ChainError, ContractEvent,
-    DispatchFailure, DryInstantiate, DryRun, ExecReturn, Header, Included, Signer, Weight,
+    AccountId, Balance, BlockHash, BlockNumber, BlockReader, BlockRef, Chain, ChainError,
+    ContractEvent, DispatchFailure, DryInstantiate, DryRun, ExecReturn, Header, Included, Signer,
+    Weight,
 };
 use chain_runtime::{
     MinimalSandbox, MinimalSandboxRuntime as Runtime, PalletInfo, RuntimeCall, RuntimeEvent,
@@ -351,11 +352,43 @@ fn failure(error: DispatchError) -> DispatchFailure {
     }
 }
 
-impl Chain for InProcessChain {
+impl BlockReader for InProcessChain {
     fn endpoint(&self) -> String {
         crate::IN_PROCESS.into()
     }
 
+    fn finalized_head(&mut self) -> Result<BlockRef, ChainError> {
+        let last = &self.blocks[self.blocks.len() - 1].header;
+        Ok(BlockRef {
+            number: last.number,
+            hash: last.hash,
+        })
+    }
+
+    fn block_hash(&mut self, number: BlockNumber) -> Result<Option<BlockHash>, ChainError> {
+        Ok(number
+            .checked_sub(self.first)
+            .and_then(|i| self.blocks.get(i as usize))
+            .map(|b| b.header.hash))
+    }
+
+    fn header(&mut self, hash: BlockHash) -> Result<Option<Header>, ChainError> {
+        Ok(self
+            .by_hash
+            .get(&hash)
+            .map(|n| self.blocks[(n - self.first) as usize].header.clone()))
+    }
+
+    fn contract_events(&mut self, hash: BlockHash) -> Result<Vec<ContractEvent>, ChainError> {
+        Ok(self
+            .by_hash
+            .get(&hash)
+            .map(|n| self.blocks[(n - self.first) as usize].events.clone())
+            .unwrap_or_default())
+    }
+}
+
+impl Chain for InProcessChain {
     fn dry_run_instantiate(
         &mut self,
         origin: &AccountId,
@@ -487,35 +520,5 @@ impl Chain for InProcessChain {
 
     fn free_balance(&mut self, account: &AccountId) -> Result<Balance, ChainError> {
         Ok(self.sandbox.free_balance(&to_runtime(account)))
-    }
-
-    fn finalized_head(&mut self) -> Result<BlockRef, ChainError> {
-        let last = &self.blocks[self.blocks.len() - 1].header;
-        Ok(BlockRef {
-            number: last.number,
-            hash: last.hash,
-        })
-    }
-
-    fn block_hash(&mut self, number: BlockNumber) -> Result<Option<BlockHash>, ChainError> {
-        Ok(number
-            .checked_sub(self.first)
-            .and_then(|i| self.blocks.get(i as usize))
-            .map(|b| b.header.hash))
-    }
-
-    fn header(&mut self, hash: BlockHash) -> Result<Option<Header>, ChainError> {
-        Ok(self
-            .by_hash
-            .get(&hash)
-            .map(|n| self.blocks[(n - self.first) as usize].header.clone()))
-    }
-
-    fn contract_events(&mut self, hash: BlockHash) -> Result<Vec<ContractEvent>, ChainError> {
-        Ok(self
-            .by_hash
-            .get(&hash)
-            .map(|n| self.blocks[(n - self.first) as usize].events.clone())
-            .unwrap_or_default())
     }
 }

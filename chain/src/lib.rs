@@ -27,6 +27,7 @@ pub mod dev_node;
 mod error;
 pub mod in_process;
 pub mod rpc;
+mod shared;
 mod signer;
 mod typed;
 
@@ -38,6 +39,7 @@ pub use error::{ChainError, DispatchFailure, Revert};
 pub use in_process::InProcessChain;
 pub use market_types;
 pub use rpc::RpcChain;
+pub use shared::{share, Locked, SharedChain};
 pub use signer::{KeyError, Signer};
 pub use typed::{Called, Contract};
 
@@ -165,14 +167,39 @@ pub struct Included {
     pub events: Vec<ContractEvent>,
 }
 
+/// Reading a chain's finalized blocks and their contract events: all that the indexer
+/// needs, and all it gets (it holds no [`Signer`] and can submit nothing), by either
+/// backend.
+pub trait BlockReader {
+    /// Where this chain is: a node's URL, or "in-process".
+    fn endpoint(&self) -> String;
+
+    /// The newest finalized block.
+    fn finalized_head(&mut self) -> Result<BlockRef, ChainError>;
+
+    /// The hash of block `number` on the best chain, if it exists yet.
+    fn block_hash(&mut self, number: BlockNumber) -> Result<Option<BlockHash>, ChainError>;
+
+    /// The header of the block with this hash, if known.
+    fn header(&mut self, hash: BlockHash) -> Result<Option<Header>, ChainError>;
+
+    /// The `ContractEmitted` events of the block with this hash, in order.
+    fn contract_events(&mut self, hash: BlockHash) -> Result<Vec<ContractEvent>, ChainError>;
+
+    /// The header of block `number` on the best chain, if it exists yet.
+    fn header_by_number(&mut self, number: BlockNumber) -> Result<Option<Header>, ChainError> {
+        match self.block_hash(number)? {
+            Some(hash) => self.header(hash),
+            None => Ok(None),
+        }
+    }
+}
+
 /// The chain, by either backend. Byte level; use [`Contract`] for typed calls.
 ///
 /// Every state-changing method signs with a [`Signer`] and returns once the transaction is
 /// in a block. Reads take the state of the best block.
-pub trait Chain {
-    /// Where this chain is: a node's URL, or "in-process".
-    fn endpoint(&self) -> String;
-
+pub trait Chain: BlockReader {
     /// Dry-runs uploading `code` and instantiating it with `data` (constructor selector
     /// and arguments), sending `value`.
     fn dry_run_instantiate(
@@ -225,26 +252,6 @@ pub trait Chain {
 
     /// The account's free native balance.
     fn free_balance(&mut self, account: &AccountId) -> Result<Balance, ChainError>;
-
-    /// The newest finalized block.
-    fn finalized_head(&mut self) -> Result<BlockRef, ChainError>;
-
-    /// The hash of block `number` on the best chain, if it exists yet.
-    fn block_hash(&mut self, number: BlockNumber) -> Result<Option<BlockHash>, ChainError>;
-
-    /// The header of the block with this hash, if known.
-    fn header(&mut self, hash: BlockHash) -> Result<Option<Header>, ChainError>;
-
-    /// The `ContractEmitted` events of the block with this hash, in order.
-    fn contract_events(&mut self, hash: BlockHash) -> Result<Vec<ContractEvent>, ChainError>;
-
-    /// The header of block `number` on the best chain, if it exists yet.
-    fn header_by_number(&mut self, number: BlockNumber) -> Result<Option<Header>, ChainError> {
-        match self.block_hash(number)? {
-            Some(hash) => self.header(hash),
-            None => Ok(None),
-        }
-    }
 }
 
 /// What [`open`] calls the in-process chain.
@@ -253,6 +260,15 @@ pub const IN_PROCESS: &str = "in-process";
 /// Opens the chain at `endpoint`: [`IN_PROCESS`] for a fresh [`InProcessChain`] (the
 /// default of the demo and CI), otherwise a node's `ws://` URL.
 pub fn open(endpoint: &str) -> Result<Box<dyn Chain + Send>, ChainError> {
+    if endpoint == IN_PROCESS {
+        Ok(Box::new(InProcessChain::new()))
+    } else {
+        Ok(Box::new(RpcChain::connect(endpoint)?))
+    }
+}
+
+/// Opens the chain at `endpoint` for reading blocks only (see [`open`]).
+pub fn open_reader(endpoint: &str) -> Result<Box<dyn BlockReader + Send>, ChainError> {
     if endpoint == IN_PROCESS {
         Ok(Box::new(InProcessChain::new()))
     } else {

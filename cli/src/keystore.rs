@@ -45,6 +45,49 @@ impl Keystore {
         &self.root
     }
 
+    /// Refuses `path` as somewhere to write anything but a secret: inside the keystore
+    /// (by canonical path, symlinks followed), or another name of one of its files (a
+    /// hard link). A plaintext written over a key file would lose that key for good.
+    ///
+    /// # Errors
+    /// `path` is inside the keystore or is one of its files.
+    pub fn check_outside(&self, path: &Path) -> Result<()> {
+        let refuse = || {
+            Err(Error::invalid(format!(
+                "{} is in the keystore ({}); write it somewhere else",
+                path.display(),
+                self.root.display()
+            )))
+        };
+        let Ok(root) = fs::canonicalize(&self.root) else {
+            // No keystore yet: nothing in it to lose.
+            return Ok(());
+        };
+        use sealer::identity::FileIdentity;
+        let identity = FileIdentity::of(path).map_err(|e| Error::io("cannot inspect", path, e))?;
+        let target = match &identity {
+            FileIdentity::Planned(planned) => planned.clone(),
+            FileIdentity::Inode { .. } => {
+                fs::canonicalize(path).map_err(|e| Error::io("cannot inspect", path, e))?
+            }
+        };
+        if target.starts_with(&root) {
+            return refuse();
+        }
+        if let FileIdentity::Inode { .. } = identity {
+            for sub in ["accounts", "data-keys", "purchase-keys"] {
+                let Ok(entries) = fs::read_dir(root.join(sub)) else {
+                    continue;
+                };
+                let mut files = entries.flatten().map(|entry| entry.path());
+                if files.any(|file| FileIdentity::of(&file).ok().as_ref() == Some(&identity)) {
+                    return refuse();
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn dir(&self, sub: &str) -> Result<PathBuf> {
         let dir = self.root.join(sub);
         for d in [&self.root, &dir] {
@@ -248,6 +291,43 @@ mod tests {
             assert_eq!(mode(&dir.path().join("keys/accounts")), 0o700);
         }
         assert!(format!("{signer:?}").contains("[redacted]"));
+    }
+
+    #[test]
+    fn nothing_is_written_into_the_keystore() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Keystore::new(dir.path().join("keys"));
+        let elsewhere = dir.path().join("bought.csv");
+        // No keystore yet: anywhere goes.
+        store.check_outside(&elsewhere).unwrap();
+        let key = BuyerSecretKey::generate().unwrap();
+        store.save_purchase_key(&key).unwrap();
+        let key_file = fs::read_dir(dir.path().join("keys/purchase-keys"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let hard = dir.path().join("hard-link");
+        fs::hard_link(&key_file, &hard).unwrap();
+        let soft = dir.path().join("soft-link");
+        std::os::unix::fs::symlink(dir.path().join("keys"), &soft).unwrap();
+        for inside in [
+            key_file.clone(),
+            dir.path().join("keys/new.csv"),
+            dir.path().join("keys/../keys/purchase-keys/x"),
+            soft.join("new.csv"),
+            hard,
+        ] {
+            let e = store.check_outside(&inside).unwrap_err().to_string();
+            assert!(
+                e.contains("is in the keystore"),
+                "{}: {e}",
+                inside.display()
+            );
+        }
+        store.check_outside(&elsewhere).unwrap();
+        assert!(!fs::read(&key_file).unwrap().is_empty());
     }
 
     #[test]

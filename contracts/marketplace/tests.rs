@@ -5,12 +5,10 @@
 #![allow(clippy::arithmetic_side_effects)]
 
 use crate::marketplace::Marketplace;
+use datamarket_fixtures::OfferBuilder;
 use ink::env::{test, DefaultEnvironment};
 use ink::primitives::AccountId;
-use market_types::{
-    Asset, Error, NewOffer, OfferMetadata, OfferStatus, Payee, HEADER_LEN, HEADER_MAGIC,
-    MAX_FEE_BPS,
-};
+use market_types::{Asset, Error, NewOffer, OfferStatus, MAX_FEE_BPS};
 
 fn accounts() -> test::DefaultAccounts<DefaultEnvironment> {
     test::default_accounts::<DefaultEnvironment>()
@@ -27,27 +25,10 @@ fn advance(blocks: u32) {
 }
 
 fn new_offer() -> NewOffer {
-    let mut header = [0u8; HEADER_LEN];
-    header[..6].copy_from_slice(&HEADER_MAGIC);
-    header[6] = 1;
-    header[7..11].copy_from_slice(&65_536u32.to_be_bytes());
-    NewOffer {
-        content_root: [7; 32],
-        header,
-        key_commitment: [8; 32],
-        price: 1_000,
-        asset: Asset::Native,
-        uri: "file:///tmp/data.dmseal".into(),
-        metadata: OfferMetadata {
-            title: "Step counts 2025".into(),
-            ..Default::default()
-        },
-        payees: ink::prelude::vec![Payee {
-            account: accounts().bob,
-            bps: 10_000,
-        }],
-        max_purchases: None,
-    }
+    OfferBuilder::new()
+        .price(1_000)
+        .sole_payee(accounts().bob)
+        .build()
 }
 
 fn market() -> Marketplace {

@@ -29,7 +29,8 @@ use chain::market_types::{
     Asset, NewOffer, OfferId, OfferMetadata, Payee, PurchaseId, Result as MarketResult,
 };
 use chain::{AccountId, Chain, Contract, Deployed, InProcessChain, MarketSettings, Signer};
-use indexer::{BlockSource, SharedChain, Watched};
+use chain::{Locked, SharedChain};
+use indexer::{BlockSource, Watched};
 use sealer::{
     BuyerSecretKey, ChunkSize, ContentRoot, DataKey, Decryptor, Encryptor, EnvelopeContext,
     KeyCommitment, KeyOpener, SealedEnvelope,
@@ -134,7 +135,7 @@ pub async fn run(options: &Options, mut say: impl FnMut(&str)) -> Result<Demo> {
         } else {
             chain::open(&endpoint).with_context(|| format!("connecting to {endpoint}"))?
         };
-        Ok(indexer::source::share(chain))
+        Ok(chain::share(chain))
     })
     .await??;
     let actors = Actors {
@@ -580,111 +581,6 @@ pub async fn run(options: &Options, mut say: impl FnMut(&str)) -> Result<Demo> {
         indexer,
         _blobs: blobs_tmp,
     })
-}
-
-/// The shared chain as a [`Chain`] of its own that locks it for each call, so that the
-/// CLI's watcher (which owns its chain) runs on the same chain as the indexer, in
-/// process or on a node.
-struct Locked(SharedChain);
-
-impl Locked {
-    fn chain(&self) -> std::sync::MutexGuard<'_, Box<dyn Chain + Send>> {
-        // A panic elsewhere leaves the chain itself usable.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Chain for Locked {
-    fn endpoint(&self) -> String {
-        self.chain().endpoint()
-    }
-
-    fn dry_run_instantiate(
-        &mut self,
-        origin: &AccountId,
-        code: &[u8],
-        data: &[u8],
-        value: u128,
-        salt: &[u8],
-    ) -> Result<chain::DryInstantiate, chain::ChainError> {
-        self.chain()
-            .dry_run_instantiate(origin, code, data, value, salt)
-    }
-
-    fn instantiate_with_code(
-        &mut self,
-        signer: &Signer,
-        code: &[u8],
-        data: &[u8],
-        value: u128,
-        salt: &[u8],
-        gas_limit: chain::Weight,
-    ) -> Result<(chain::Included, AccountId), chain::ChainError> {
-        self.chain()
-            .instantiate_with_code(signer, code, data, value, salt, gas_limit)
-    }
-
-    fn dry_run_call(
-        &mut self,
-        origin: &AccountId,
-        contract: &AccountId,
-        data: &[u8],
-        value: u128,
-    ) -> Result<chain::DryRun, chain::ChainError> {
-        self.chain().dry_run_call(origin, contract, data, value)
-    }
-
-    fn submit_call(
-        &mut self,
-        signer: &Signer,
-        contract: &AccountId,
-        data: &[u8],
-        value: u128,
-        gas_limit: chain::Weight,
-    ) -> Result<chain::Included, chain::ChainError> {
-        self.chain()
-            .submit_call(signer, contract, data, value, gas_limit)
-    }
-
-    fn transfer(
-        &mut self,
-        signer: &Signer,
-        to: &AccountId,
-        amount: u128,
-    ) -> Result<chain::Included, chain::ChainError> {
-        self.chain().transfer(signer, to, amount)
-    }
-
-    fn free_balance(&mut self, account: &AccountId) -> Result<u128, chain::ChainError> {
-        self.chain().free_balance(account)
-    }
-
-    fn finalized_head(&mut self) -> Result<chain::BlockRef, chain::ChainError> {
-        self.chain().finalized_head()
-    }
-
-    fn block_hash(
-        &mut self,
-        number: chain::BlockNumber,
-    ) -> Result<Option<chain::BlockHash>, chain::ChainError> {
-        self.chain().block_hash(number)
-    }
-
-    fn header(
-        &mut self,
-        hash: chain::BlockHash,
-    ) -> Result<Option<chain::Header>, chain::ChainError> {
-        self.chain().header(hash)
-    }
-
-    fn contract_events(
-        &mut self,
-        hash: chain::BlockHash,
-    ) -> Result<Vec<chain::ContractEvent>, chain::ChainError> {
-        self.chain().contract_events(hash)
-    }
 }
 
 /// Runs `f` with the chain on a blocking thread.

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use chain::dev_node::DevNode;
-use chain::{Chain, Signer};
+use chain::{BlockReader, Chain, Signer};
 use index_db::{self as db, TempDatabase};
 use indexer::{BlockSource, Options, Watched};
 

@@ -34,7 +34,7 @@ pub use copy::CopyRows;
 
 pub use decode::{Classified, Decoded, Watched};
 pub use follow::{follow, Options};
-pub use source::{Block, BlockSource, SharedChain};
+pub use source::{Block, BlockSource};
 
 /// Why the indexer stopped.
 #[derive(Debug, thiserror::Error)]

@@ -7,18 +7,14 @@
 use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex};
 
-use chain::{BlockRef, Chain, ContractEvent, Header};
+use chain::{BlockReader, BlockRef, ContractEvent, Header, SharedChain};
 use futures::{stream, StreamExt, TryStreamExt};
 
 use crate::IndexerError;
 
-/// A chain handle that several tasks share (one request at a time goes through it).
-pub type SharedChain = Arc<Mutex<Box<dyn Chain + Send>>>;
-
-/// Wraps a chain for sharing.
-pub fn share(chain: Box<dyn Chain + Send>) -> SharedChain {
-    Arc::new(Mutex::new(chain))
-}
+/// One connection that fetch tasks take turns on. It can read blocks and nothing else:
+/// the indexer holds no key and can submit nothing, by type.
+type Connection = Arc<Mutex<Box<dyn BlockReader + Send>>>;
 
 /// A block as the indexer reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +38,7 @@ impl Block {
 /// Where blocks come from: one or more connections to the same chain.
 #[derive(Clone)]
 pub struct BlockSource {
-    connections: Vec<SharedChain>,
+    connections: Vec<Connection>,
     endpoint: String,
 }
 
@@ -60,11 +56,11 @@ impl BlockSource {
         let mut connections = Vec::new();
         for _ in 0..concurrency.max(1) {
             let url = url.to_owned();
-            let chain = tokio::task::spawn_blocking(move || chain::open(&url))
+            let chain = tokio::task::spawn_blocking(move || chain::open_reader(&url))
                 .await
                 .map_err(|e| IndexerError::Chain(format!("connecting: {e}")))?
                 .map_err(|e| IndexerError::Chain(e.to_string()))?;
-            connections.push(share(chain));
+            connections.push(Arc::new(Mutex::new(chain)));
         }
         Ok(Self {
             connections,
@@ -75,9 +71,10 @@ impl BlockSource {
     /// Reads from a chain this program shares (the in-process runtime, or a connection
     /// it already has); blocks are fetched one at a time.
     pub fn shared(chain: SharedChain) -> Self {
-        let endpoint = chain.lock().map(|c| c.endpoint()).unwrap_or_default();
+        let reader = chain::Locked(chain);
+        let endpoint = reader.endpoint();
         Self {
-            connections: vec![chain],
+            connections: vec![Arc::new(Mutex::new(Box::new(reader)))],
             endpoint,
         }
     }
@@ -96,7 +93,7 @@ impl BlockSource {
         &self,
         slot: usize,
         what: String,
-        f: impl FnOnce(&mut dyn Chain) -> Result<T, chain::ChainError> + Send + 'static,
+        f: impl FnOnce(&mut dyn BlockReader) -> Result<T, chain::ChainError> + Send + 'static,
     ) -> Result<T, IndexerError> {
         let connection = Arc::clone(&self.connections[slot % self.connections.len()]);
         tokio::task::spawn_blocking(move || {

@@ -54,6 +54,9 @@ enum Command {
     },
     /// Encrypt a file under a fresh data key. Writes the ciphertext, the data key
     /// (a new 0600 file) and a JSON manifest (content_root, key_commitment, sizes).
+    /// The ciphertext and the manifest are replaced if they exist; an existing key file
+    /// is refused, and so is any output that is the input or another output (nothing is
+    /// written then).
     Encrypt {
         /// Plaintext file, or - for standard input (spooled to a temporary file first:
         /// the header needs the length).
@@ -71,7 +74,8 @@ enum Command {
         #[arg(long, value_name = "BYTES", default_value_t = 65536, value_parser = parse_chunk_size)]
         chunk_size: u32,
     },
-    /// Decrypt a ciphertext. The output file appears only if every check passed.
+    /// Decrypt a ciphertext. The output file appears (or is replaced) only if every check
+    /// passed; an output that is the input, the key or the manifest is refused.
     Decrypt {
         /// Ciphertext file, or - for standard input.
         input: PathBuf,
@@ -299,6 +303,24 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Refuses, before anything is written, a command whose files are not distinct: an
+/// output that is its input or another of its outputs (compared by device and inode,
+/// or by canonical path before the file exists; `-` and character devices never clash).
+fn refuse_clashes(paths: &[(&str, &Path)]) -> anyhow::Result<()> {
+    let files: Vec<(&str, &Path)> = paths.iter().copied().filter(|(_, p)| !is_dash(p)).collect();
+    if let Some((a, b)) = sealer::identity::first_clash(&files)? {
+        let path = files
+            .iter()
+            .find(|(n, _)| *n == b)
+            .map(|(_, p)| p.display());
+        usage_error(format!(
+            "{a} and {b} are the same file ({}); refusing to write anything",
+            path.expect("a named path")
+        ));
+    }
+    Ok(())
+}
+
 fn refuse_existing(p: &Path) {
     if p.exists() {
         usage_error(format!(
@@ -337,6 +359,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         usage_error("with -o - or a device, give both --key-out and --manifest")
                     }
                 };
+            refuse_clashes(&[
+                ("INPUT", &input),
+                ("--output", &output),
+                ("--key-out", &key_out),
+                ("--manifest", &manifest),
+            ])?;
             refuse_existing(&key_out);
             // The header holds the length: a pipe is spooled to a private temporary file.
             let (file, len) = sealer::file_of_known_length(open_input(&input)?)
@@ -366,8 +394,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             bar.finish_and_clear();
             let m = Manifest::new(&sealed, &dek.commitment());
             let json = serde_json::to_string_pretty(&m)? + "\n";
-            sealer::write_atomically(&manifest, |f| Ok(f.write_all(json.as_bytes())?))
-                .map_err(|e| io_context(e, "writing", &manifest))?;
+            // Written in place on a device or a FIFO: a rename would replace the device
+            // node itself (as root, /dev/null became a regular file that way).
+            if is_special(&manifest) {
+                File::options()
+                    .write(true)
+                    .open(&manifest)
+                    .and_then(|mut f| f.write_all(json.as_bytes()))
+                    .with_context(|| format!("writing {}", manifest.display()))?;
+            } else {
+                sealer::write_atomically(&manifest, |f| Ok(f.write_all(json.as_bytes())?))
+                    .map_err(|e| io_context(e, "writing", &manifest))?;
+            }
             eprintln!(
                 "encrypted {len} bytes in {} chunks; content_root {}; key {}; manifest {}",
                 sealed.header.chunk_count(),
@@ -383,6 +421,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             root,
             manifest,
         } => {
+            let mut files = vec![("--output", output.as_path()), ("INPUT", &input)];
+            files.push(("--key", &key));
+            if let Some(m) = &manifest {
+                files.push(("--manifest", m));
+            }
+            refuse_clashes(&files)?;
             let dek = read_data_key(&key).map_err(|e| io_context(e, "reading", &key))?;
             let mut dec = Decryptor::new(&dek).threads(threads);
             if let Some(path) = manifest {
@@ -430,6 +474,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commitment,
             context,
         } => {
+            refuse_clashes(&[("--secret", &secret), ("--output", &output)])?;
             refuse_existing(&output);
             let sk = read_buyer_secret(&secret).map_err(|e| io_context(e, "reading", &secret))?;
             let dek = sk.open(&envelope, &context.context())?;
@@ -501,6 +546,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             chunk,
             output,
         } => {
+            refuse_clashes(&[("INPUT", &input), ("--output", &output)])?;
             let mut file = open_input(&input)?;
             let (proof, stored, root) = Decryptor::verifier()
                 .threads(threads)

@@ -666,3 +666,159 @@ fn stdin_and_stdout() {
     );
     env.assert_never_printed(&env.secret_hex("k"));
 }
+
+/// Runs a command that must be refused because two of its files are one: exit 2, the
+/// two flags named, and nothing written or changed.
+fn refused_as_same_file(env: &mut Env, args: &[&str], a: &str, b: &str) {
+    let before: Vec<(String, Vec<u8>)> = env
+        .names()
+        .into_iter()
+        .map(|n| {
+            let bytes = fs::read(env.p(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    let (code, _, e) = env.run(args, None);
+    assert_eq!(code, 2, "{args:?}: {e}");
+    assert!(
+        e.contains(&format!("{a} and {b} are the same file"))
+            && e.contains("refusing to write anything"),
+        "{args:?}: {e}"
+    );
+    let after: Vec<(String, Vec<u8>)> = env
+        .names()
+        .into_iter()
+        .map(|n| {
+            let bytes = fs::read(env.p(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    assert!(before == after, "{args:?} wrote or changed a file");
+}
+
+#[test]
+fn no_command_writes_over_its_own_input_or_another_output() {
+    let mut env = Env::new();
+    fs::write(env.p("data.csv"), data(4096 * 2 + 5)).unwrap();
+    fs::hard_link(env.p("data.csv"), env.p("alias.csv")).unwrap();
+    std::os::unix::fs::symlink("data.csv", env.p("link.csv")).unwrap();
+
+    // The data key onto the ciphertext it opens: the case that lost a dataset for good.
+    let encrypt = |rest: &[&'static str]| {
+        let mut args = vec!["encrypt", "data.csv", "--chunk-size", "4096"];
+        args.extend_from_slice(rest);
+        args
+    };
+    for (rest, a, b) in [
+        (
+            &["-o", "out.dms", "--key-out", "out.dms"][..],
+            "--output",
+            "--key-out",
+        ),
+        (&["-o", "data.csv"][..], "INPUT", "--output"),
+        (&["-o", "alias.csv"][..], "INPUT", "--output"),
+        (&["-o", "link.csv"][..], "INPUT", "--output"),
+        (
+            &["-o", "out.dms", "--key-out", "data.csv"][..],
+            "INPUT",
+            "--key-out",
+        ),
+        (
+            &["-o", "out.dms", "--manifest", "./out.dms"][..],
+            "--output",
+            "--manifest",
+        ),
+        (
+            &["-o", "out.dms", "--key-out", "k", "--manifest", "k"][..],
+            "--key-out",
+            "--manifest",
+        ),
+    ] {
+        refused_as_same_file(&mut env, &encrypt(rest), a, b);
+    }
+
+    // Distinct files work; then decrypt onto its own key, input or manifest.
+    env.ok(&encrypt(&["-o", "out.dms"]));
+    let decrypt = |rest: &[&'static str]| {
+        let mut args = vec!["decrypt", "out.dms", "--key", "out.dms.key"];
+        args.extend_from_slice(rest);
+        args
+    };
+    for (rest, a, b) in [
+        (&["-o", "out.dms.key"][..], "--output", "--key"),
+        (&["-o", "out.dms"][..], "--output", "INPUT"),
+        (
+            &[
+                "-o",
+                "out.dms.manifest.json",
+                "--manifest",
+                "out.dms.manifest.json",
+            ][..],
+            "--output",
+            "--manifest",
+        ),
+    ] {
+        refused_as_same_file(&mut env, &decrypt(rest), a, b);
+    }
+    env.ok(&decrypt(&["-o", "plain.csv"]));
+    assert_eq!(
+        fs::read(env.p("plain.csv")).unwrap(),
+        fs::read(env.p("data.csv")).unwrap()
+    );
+
+    // A proof onto the ciphertext it proves; an opened key onto the buyer's secret.
+    refused_as_same_file(
+        &mut env,
+        &["prove", "out.dms", "--chunk", "0", "-o", "out.dms"],
+        "INPUT",
+        "--output",
+    );
+    let pk = env.ok(&["keygen", "-o", "buyer.key"]).trim().to_string();
+    let ctx = ["--contract", CONTRACT, "--offer", "7", "--purchase", "42"];
+    let mut seal = vec!["seal", "--key", "out.dms.key", "--to", &pk];
+    seal.extend(ctx);
+    let envelope = env.ok(&seal).trim().to_string();
+    let mut open = vec![
+        "open",
+        &envelope,
+        "--secret",
+        "buyer.key",
+        "-o",
+        "buyer.key",
+    ];
+    open.extend(ctx);
+    refused_as_same_file(&mut env, &open, "--secret", "--output");
+}
+
+/// A manifest written to a FIFO (or a device) goes through it; a rename over it would
+/// replace the node itself (run as root, `--manifest /dev/null` once turned /dev/null
+/// into a regular file).
+#[test]
+fn a_manifest_onto_a_fifo_is_written_through_it() {
+    let mut env = Env::new();
+    fs::write(env.p("data.csv"), data(5000)).unwrap();
+    let fifo = env.p("manifest.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    env.ok(&[
+        "encrypt",
+        "data.csv",
+        "-o",
+        "out.dms",
+        "--manifest",
+        "manifest.fifo",
+    ]);
+    // Checked before joining: had the FIFO been renamed over, the reader would wait for
+    // a writer forever.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let manifest: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(manifest["plaintext_len"], 5000);
+}

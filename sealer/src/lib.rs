@@ -33,6 +33,7 @@ mod atomic;
 pub mod envelope;
 mod error;
 pub mod header;
+pub mod identity;
 mod input;
 pub mod keyfile;
 mod keys;

@@ -28,9 +28,9 @@ use substrate_api_client::{
 pub use transport::{Retry, WsTransport};
 
 use crate::{
-    account_hex, error::RawDispatchError, AccountId, Balance, BlockHash, BlockNumber, BlockRef,
-    Chain, ChainError, ContractEvent, DispatchFailure, DryInstantiate, DryRun, ExecReturn, Header,
-    Included, Signer, Weight,
+    account_hex, error::RawDispatchError, AccountId, Balance, BlockHash, BlockNumber, BlockReader,
+    BlockRef, Chain, ChainError, ContractEvent, DispatchFailure, DryInstantiate, DryRun,
+    ExecReturn, Header, Included, Signer, Weight,
 };
 
 /// Blocks a transaction stays valid after the best block it was signed at.
@@ -566,11 +566,64 @@ impl From<RawExecReturn> for ExecReturn {
     }
 }
 
-impl Chain for RpcChain {
+impl BlockReader for RpcChain {
     fn endpoint(&self) -> String {
         self.url().to_owned()
     }
 
+    fn finalized_head(&mut self) -> Result<BlockRef, ChainError> {
+        let fail = |e| client_error("reading the finalized head", None, e);
+        let hash = self
+            .api
+            .get_finalized_head()
+            .map_err(fail)?
+            .ok_or_else(|| ChainError::decode("the finalized head", "the node has none"))?;
+        let header = self
+            .api
+            .get_header(Some(hash))
+            .map_err(fail)?
+            .ok_or_else(|| ChainError::decode("the finalized header", "unknown block"))?;
+        Ok(BlockRef {
+            number: header.number,
+            hash: BlockHash(hash.0),
+        })
+    }
+
+    fn block_hash(&mut self, number: BlockNumber) -> Result<Option<BlockHash>, ChainError> {
+        let hash = self
+            .api
+            .get_block_hash(Some(number))
+            .map_err(|e| client_error("reading a block hash", None, e))?;
+        Ok(hash.map(|h| BlockHash(h.0)))
+    }
+
+    fn header(&mut self, hash: BlockHash) -> Result<Option<Header>, ChainError> {
+        let header = self
+            .api
+            .get_header(Some(H256(hash.0)))
+            .map_err(|e| client_error("reading a header", None, e))?;
+        Ok(header.map(|h| Header {
+            number: h.number,
+            hash,
+            parent_hash: BlockHash(h.parent_hash.0),
+            state_root: BlockHash(h.state_root.0),
+            extrinsics_root: BlockHash(h.extrinsics_root.0),
+        }))
+    }
+
+    fn contract_events(&mut self, hash: BlockHash) -> Result<Vec<ContractEvent>, ChainError> {
+        use substrate_api_client::GetStorage;
+        let key = substrate_api_client::storage_key("System", "Events");
+        let bytes = self
+            .api
+            .get_opaque_storage_by_key(key, Some(H256(hash.0)))
+            .map_err(|e| client_error("reading a block's events", None, e))?
+            .unwrap_or_default();
+        contract_events_in(self.api.metadata(), &bytes)
+    }
+}
+
+impl Chain for RpcChain {
     fn dry_run_instantiate(
         &mut self,
         origin: &AccountId,
@@ -727,56 +780,5 @@ impl Chain for RpcChain {
             .get_account_data(&to_node(account))
             .map_err(|e| client_error("reading a balance", None, e))?;
         Ok(data.map(|d| d.free).unwrap_or_default())
-    }
-
-    fn finalized_head(&mut self) -> Result<BlockRef, ChainError> {
-        let fail = |e| client_error("reading the finalized head", None, e);
-        let hash = self
-            .api
-            .get_finalized_head()
-            .map_err(fail)?
-            .ok_or_else(|| ChainError::decode("the finalized head", "the node has none"))?;
-        let header = self
-            .api
-            .get_header(Some(hash))
-            .map_err(fail)?
-            .ok_or_else(|| ChainError::decode("the finalized header", "unknown block"))?;
-        Ok(BlockRef {
-            number: header.number,
-            hash: BlockHash(hash.0),
-        })
-    }
-
-    fn block_hash(&mut self, number: BlockNumber) -> Result<Option<BlockHash>, ChainError> {
-        let hash = self
-            .api
-            .get_block_hash(Some(number))
-            .map_err(|e| client_error("reading a block hash", None, e))?;
-        Ok(hash.map(|h| BlockHash(h.0)))
-    }
-
-    fn header(&mut self, hash: BlockHash) -> Result<Option<Header>, ChainError> {
-        let header = self
-            .api
-            .get_header(Some(H256(hash.0)))
-            .map_err(|e| client_error("reading a header", None, e))?;
-        Ok(header.map(|h| Header {
-            number: h.number,
-            hash,
-            parent_hash: BlockHash(h.parent_hash.0),
-            state_root: BlockHash(h.state_root.0),
-            extrinsics_root: BlockHash(h.extrinsics_root.0),
-        }))
-    }
-
-    fn contract_events(&mut self, hash: BlockHash) -> Result<Vec<ContractEvent>, ChainError> {
-        use substrate_api_client::GetStorage;
-        let key = substrate_api_client::storage_key("System", "Events");
-        let bytes = self
-            .api
-            .get_opaque_storage_by_key(key, Some(H256(hash.0)))
-            .map_err(|e| client_error("reading a block's events", None, e))?
-            .unwrap_or_default();
-        contract_events_in(self.api.metadata(), &bytes)
     }
 }

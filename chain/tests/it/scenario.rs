@@ -13,15 +13,18 @@ use chain::{
         PurchaseStatus,
     },
     rpc::{Era, Retry, TxOptions},
-    AccountId, Bundle, Chain, ChainError, Contract, InProcessChain, Included, RpcChain, Signer,
+    AccountId, BlockReader, Bundle, Chain, ChainError, Contract, InProcessChain, Included,
+    RpcChain, Signer,
 };
 
 const PRICE: u128 = 5_000_000_000;
 const BOND: u128 = 1_000;
 
 fn offer(owner: AccountId) -> NewOffer {
-    let owner = ink_sandbox::AccountId32::new(*owner.as_ref());
-    contract_harness::market::sample_offer(PRICE, Asset::Native, &[(&owner, 10_000)])
+    datamarket_fixtures::OfferBuilder::new()
+        .price(PRICE)
+        .sole_payee(owner)
+        .build()
 }
 
 /// Checks a transaction's block: its header and events read back by hash and number, and

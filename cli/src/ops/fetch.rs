@@ -61,6 +61,7 @@ pub fn fetch(
     timeout: Duration,
 ) -> Result<Fetched> {
     // Found now, not after waiting for the key and downloading everything.
+    settings.keystore.check_outside(output)?;
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -1,10 +1,11 @@
 //! A deployed marketplace and PSP22 token on a [`LocalChain`], with the typed calls and
 //! the solvency invariant that the runtime tests, the gas report and the flow use.
 
+use datamarket_fixtures::OfferBuilder;
 use ink_sandbox::AccountId32;
 use market_types::{
-    Asset, Config, Dispute, Liabilities, NewOffer, Offer, OfferId, OfferMetadata, Payee, Purchase,
-    PurchaseId, HEADER_LEN, HEADER_MAGIC,
+    Asset, Config, Dispute, Liabilities, NewOffer, Offer, OfferId, OfferMetadata, Purchase,
+    PurchaseId, HEADER_LEN,
 };
 use scale::{Decode, Encode};
 use sealer::{
@@ -325,41 +326,20 @@ impl Market {
 /// The token's error, from the PSP22 crate it is built on.
 pub use psp22::PSP22Error as TokenError;
 
-/// A valid format v1 header with the given chunk size.
-pub fn header(chunk_size: u32) -> [u8; HEADER_LEN] {
-    let mut header = [0u8; HEADER_LEN];
-    header[..6].copy_from_slice(&HEADER_MAGIC);
-    header[6] = market_types::FORMAT_VERSION;
-    header[7..11].copy_from_slice(&chunk_size.to_be_bytes());
-    header
-}
+pub use datamarket_fixtures::header;
 
-/// An offer with sensible fields, paid in `asset` at `price`, split among `payees`
-/// (account, basis points).
+/// The fixture kit's offer (see [`OfferBuilder`]), paid in `asset` at `price`, split
+/// among `payees` (runtime account, basis points).
 pub fn sample_offer(price: Balance, asset: Asset, payees: &[(&AccountId32, u16)]) -> NewOffer {
-    NewOffer {
-        content_root: [0x11; 32],
-        header: header(64 * 1024),
-        key_commitment: [0x22; 32],
-        price,
-        asset,
-        uri: "file:///var/lib/datamarket/blobs/steps.dmseal".into(),
-        metadata: OfferMetadata {
-            title: "Daily step counts, 2025".into(),
-            description: "One row per day from a phone's pedometer.".into(),
-            tags: vec!["health".into(), "steps".into()],
-            schema: "date,steps".into(),
-            size: 12_345,
-        },
-        payees: payees
-            .iter()
-            .map(|(account, bps)| Payee {
-                account: to_ink(account),
-                bps: *bps,
-            })
-            .collect(),
-        max_purchases: None,
-    }
+    let payees: Vec<_> = payees
+        .iter()
+        .map(|(account, bps)| (to_ink(account), *bps))
+        .collect();
+    OfferBuilder::new()
+        .price(price)
+        .asset(asset)
+        .payees(&payees)
+        .build()
 }
 
 /// A dataset encrypted by the sealer library (format v1), with what its offer publishes:

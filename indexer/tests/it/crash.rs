@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chain::dev_node::DevNode;
 use chain::market_types::{Asset, Result as MarketResult};
-use chain::{Chain, RpcChain, Signer};
+use chain::{BlockReader, Chain, RpcChain, Signer};
 use common::*;
 use index_db::{self as db, TempDatabase};
 use rand::{Rng, SeedableRng};

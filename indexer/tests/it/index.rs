@@ -6,13 +6,13 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 
 use chain::market_types::decode::MarketEvent;
-use chain::{Chain, ContractEvent, InProcessChain};
+use chain::{BlockReader, Chain, ContractEvent, InProcessChain};
 use common::*;
 use index_db::{self as db, TempDatabase};
 use indexer::{apply_blocks, Block, BlockSource, IndexerError};
 use tokio_postgres::Client;
 
-fn shared(chain: InProcessChain) -> indexer::SharedChain {
+fn shared(chain: InProcessChain) -> chain::SharedChain {
     Arc::new(Mutex::new(Box::new(chain) as Box<dyn Chain + Send>))
 }
 

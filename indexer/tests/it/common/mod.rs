@@ -2,10 +2,12 @@
 #![allow(dead_code)]
 
 use chain::market_types::{
-    Asset, NewOffer, OfferId, OfferMetadata, Payee, PurchaseId, Result as MarketResult,
-    FORMAT_VERSION, HEADER_LEN, HEADER_MAGIC,
+    Asset, NewOffer, OfferId, PurchaseId, Result as MarketResult, HEADER_LEN,
 };
-use chain::{AccountId, Bundle, Chain, Contract, Deployed, InProcessChain, MarketSettings, Signer};
+use chain::{
+    AccountId, BlockReader, Bundle, Chain, Contract, Deployed, InProcessChain, MarketSettings,
+    Signer,
+};
 use contract_harness::market::TokenError;
 
 pub const BOND: u128 = 1_000;
@@ -49,37 +51,16 @@ pub fn deploy<C: Chain + ?Sized>(chain: &mut C) -> Market {
 }
 
 pub fn header() -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
-    h[..6].copy_from_slice(&HEADER_MAGIC);
-    h[6] = FORMAT_VERSION;
-    h[7..11].copy_from_slice(&(64u32 * 1024).to_be_bytes());
-    h
+    datamarket_fixtures::header(datamarket_fixtures::CHUNK_SIZE)
 }
 
+/// The fixture kit's `n`th offer, at `price` in `asset`, split among `payees`.
 pub fn new_offer(n: u64, price: u128, asset: Asset, payees: &[(AccountId, u16)]) -> NewOffer {
-    NewOffer {
-        content_root: [n as u8; 32],
-        header: header(),
-        key_commitment: [0x22; 32],
-        price,
-        asset,
-        uri: format!("file:///blobs/{n}.dmseal"),
-        metadata: OfferMetadata {
-            title: format!("Daily step counts #{n}"),
-            description: "One row per day from a phone's pedometer.".into(),
-            tags: vec!["health".into(), "steps".into()],
-            schema: "date,steps".into(),
-            size: 12_345 + n,
-        },
-        payees: payees
-            .iter()
-            .map(|(account, bps)| Payee {
-                account: *account,
-                bps: *bps,
-            })
-            .collect(),
-        max_purchases: None,
-    }
+    datamarket_fixtures::OfferBuilder::numbered(n)
+        .price(price)
+        .asset(asset)
+        .payees(payees)
+        .build()
 }
 
 pub fn call<C: Chain + ?Sized, R: scale::Decode>(
@@ -354,7 +335,7 @@ pub fn every_event(chain: &mut InProcessChain, m: &Market) -> Story {
 
 /// Indexes everything `chain` has, up to its finalized head, into `url`.
 pub async fn index_all(
-    chain: indexer::SharedChain,
+    chain: chain::SharedChain,
     url: &str,
     watched: &indexer::Watched,
     batch_size: u32,

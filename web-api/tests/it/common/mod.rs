@@ -105,13 +105,13 @@ impl Api {
     }
 }
 
-pub fn shared(chain: InProcessChain) -> indexer::SharedChain {
+pub fn shared(chain: InProcessChain) -> chain::SharedChain {
     Arc::new(Mutex::new(Box::new(chain) as Box<dyn Chain + Send>))
 }
 
 /// A chain and the indexer applying its blocks to a database.
 pub struct Indexed {
-    pub chain: indexer::SharedChain,
+    pub chain: chain::SharedChain,
     pub source: indexer::BlockSource,
     pub client: tokio_postgres::Client,
     pub watched: indexer::Watched,
