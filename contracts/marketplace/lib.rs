@@ -301,7 +301,9 @@ mod marketplace {
             {
                 return Err(Error::SoldOut);
             }
-            if buyer_pk == [0u8; 32] {
+            // Canonical and not of small order: a key nothing can be sealed to could be
+            // neither delivered nor disputed (format v1's buyer-key rule).
+            if datamarket_format::check_buyer_key(&buyer_pk).is_err() {
                 return Err(Error::InvalidBuyerKey);
             }
             let expected_value = match offer.asset {

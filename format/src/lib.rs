@@ -13,6 +13,8 @@
 //!   host's hash function and everything else [`SoftSha256`].
 //! - [`commitment`]: the key commitment's preimage.
 //! - [`envelope`]: the 80-byte sealed envelope: context, key derivation, seal and open.
+//! - [`buyer_key`]: which X25519 public keys a purchase may name (canonical, not of small
+//!   order).
 //!
 //! Arithmetic is checked throughout (the contract denies `arithmetic_side_effects`).
 
@@ -21,12 +23,14 @@
 #![deny(missing_docs)]
 #![deny(clippy::arithmetic_side_effects)]
 
+pub mod buyer_key;
 pub mod chunk;
 pub mod commitment;
 pub mod envelope;
 pub mod header;
 pub mod merkle;
 
+pub use buyer_key::{check_buyer_key, BuyerKeyError};
 pub use envelope::{EnvelopeContext, EnvelopeError, ENVELOPE_INFO, ENVELOPE_LEN};
 pub use header::{
     ChunkSize, Header, HeaderError, HEADER_LEN, MAGIC, NONCE_PREFIX_LEN, TAG_LEN, VERSION,

@@ -116,9 +116,21 @@ enum Command {
         /// Data key file to create.
         #[arg(short, long, value_name = "DEKFILE")]
         output: PathBuf,
-        /// Require the opened key to match this key commitment (hex), as the offer states.
-        #[arg(long, value_name = "HEX", value_parser = parse_commitment)]
+        /// The offer's key commitment (hex): the opened key must match it. Required,
+        /// because AES-GCM does not commit to its key: an owner can make chunks that
+        /// open under two different keys and still match the content root, and only
+        /// the commitment ties the key to the offer.
+        #[arg(
+            long,
+            value_name = "HEX",
+            value_parser = parse_commitment,
+            required_unless_present = "no_commitment_check"
+        )]
         commitment: Option<KeyCommitment>,
+        /// Open without checking the key against a commitment (not recommended; see
+        /// --commitment).
+        #[arg(long, conflicts_with = "commitment")]
+        no_commitment_check: bool,
         #[command(flatten)]
         context: ContextArgs,
     },
@@ -472,14 +484,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             secret,
             output,
             commitment,
+            no_commitment_check: _,
             context,
         } => {
             refuse_clashes(&[("--secret", &secret), ("--output", &output)])?;
             refuse_existing(&output);
             let sk = read_buyer_secret(&secret).map_err(|e| io_context(e, "reading", &secret))?;
             let dek = sk.open(&envelope, &context.context())?;
-            if let Some(c) = commitment {
-                dek.check_commitment(&c)?;
+            match commitment {
+                Some(c) => dek.check_commitment(&c)?,
+                None => eprintln!(
+                    "warning: the data key was not checked against the offer's key commitment \
+                     (--no-commitment-check): it may not be the key the offer sold"
+                ),
             }
             write_data_key(&output, &dek).map_err(|e| io_context(e, "writing", &output))?;
             eprintln!("envelope opened; data key written to {}", output.display());

@@ -538,7 +538,16 @@ fn keys_seal_open() {
         ("--purchase", "43"),
         ("--contract", &"00".repeat(32)),
     ] {
-        let mut a: Vec<&str> = vec!["open", &env_hex, "--secret", "buyer.key", "-o", "wrong.key"];
+        let mut a: Vec<&str> = vec![
+            "open",
+            &env_hex,
+            "--secret",
+            "buyer.key",
+            "-o",
+            "wrong.key",
+            "--commitment",
+            &commitment,
+        ];
         let mut c = ctx.to_vec();
         let i = c.iter().position(|x| *x == flag).unwrap();
         c[i + 1] = value;
@@ -551,12 +560,43 @@ fn keys_seal_open() {
     }
     // Wrong buyer key.
     env.ok(&["keygen", "-o", "other.key"]);
-    let mut a = vec!["open", &env_hex, "--secret", "other.key", "-o", "wrong.key"];
+    let mut a = vec![
+        "open",
+        &env_hex,
+        "--secret",
+        "other.key",
+        "-o",
+        "wrong.key",
+        "--commitment",
+        &commitment,
+    ];
     a.extend(ctx);
     env.fails(
         &a,
         1,
         "error: envelope does not open (wrong buyer key or wrong context)\n",
+    );
+    // No commitment: refused unless the buyer opts out, which warns.
+    let mut a = vec![
+        "open",
+        &env_hex,
+        "--secret",
+        "buyer.key",
+        "-o",
+        "unchecked.key",
+    ];
+    a.extend(ctx);
+    let (code, _, e) = env.run(&a, None);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("--commitment <HEX>"), "{e}");
+    assert!(!env.p("unchecked.key").exists());
+    a.push("--no-commitment-check");
+    let (code, _, e) = env.run(&a, None);
+    assert_eq!(code, 0, "{e}");
+    assert!(e.contains("warning: the data key was not checked"), "{e}");
+    assert_eq!(
+        fs::read(env.p("unchecked.key")).unwrap(),
+        fs::read(env.p("data.dms.key")).unwrap()
     );
     // Wrong commitment: the key opens, but is not the offer's.
     let wrong_commitment = "ab".repeat(32);
@@ -581,14 +621,33 @@ fn keys_seal_open() {
     let zero = "00".repeat(32);
     let mut a = vec!["seal", "--key", "data.dms.key", "--to", &zero];
     a.extend(ctx);
+    // Refused as it is parsed (exit 2): a key no purchase may name.
     env.fails(
         &a,
-        1,
-        "error: all-zero X25519 shared secret rejected (low-order public key)\n",
+        2,
+        &format!("error: invalid value '{zero}' for '--to <HEX>': buyer public key refused: an X25519 point of small order: nothing can be sealed to it\n\nFor more information, try '--help'.\n"),
     );
+    // A non-canonical encoding of a valid key (the top bit set) too.
+    let mut flipped = hex::decode(&pk).unwrap();
+    flipped[31] |= 0x80;
+    let flipped = hex::encode(flipped);
+    let mut a = vec!["seal", "--key", "data.dms.key", "--to", &flipped];
+    a.extend(ctx);
+    let (code, _, e) = env.run(&a, None);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("not a canonical X25519 public key"), "{e}");
     // A buyer secret readable by others.
     fs::set_permissions(env.p("buyer.key"), fs::Permissions::from_mode(0o640)).unwrap();
-    let mut a = vec!["open", &env_hex, "--secret", "buyer.key", "-o", "x.key"];
+    let mut a = vec![
+        "open",
+        &env_hex,
+        "--secret",
+        "buyer.key",
+        "-o",
+        "x.key",
+        "--commitment",
+        &commitment,
+    ];
     a.extend(ctx);
     env.fails(&a, 1, "error: refusing to read secret key file buyer.key: mode 640 lets group or others read it (chmod 600)\n");
 
@@ -670,14 +729,17 @@ fn stdin_and_stdout() {
 /// Runs a command that must be refused because two of its files are one: exit 2, the
 /// two flags named, and nothing written or changed.
 fn refused_as_same_file(env: &mut Env, args: &[&str], a: &str, b: &str) {
-    let before: Vec<(String, Vec<u8>)> = env
-        .names()
-        .into_iter()
-        .map(|n| {
-            let bytes = fs::read(env.p(&n)).unwrap();
-            (n, bytes)
-        })
-        .collect();
+    // Every file of the directory with its bytes.
+    let files = |env: &Env| -> Vec<(String, Vec<u8>)> {
+        env.names()
+            .into_iter()
+            .map(|n| {
+                let bytes = fs::read(env.p(&n)).unwrap();
+                (n, bytes)
+            })
+            .collect()
+    };
+    let before = files(env);
     let (code, _, e) = env.run(args, None);
     assert_eq!(code, 2, "{args:?}: {e}");
     assert!(
@@ -685,15 +747,7 @@ fn refused_as_same_file(env: &mut Env, args: &[&str], a: &str, b: &str) {
             && e.contains("refusing to write anything"),
         "{args:?}: {e}"
     );
-    let after: Vec<(String, Vec<u8>)> = env
-        .names()
-        .into_iter()
-        .map(|n| {
-            let bytes = fs::read(env.p(&n)).unwrap();
-            (n, bytes)
-        })
-        .collect();
-    assert!(before == after, "{args:?} wrote or changed a file");
+    assert!(before == files(env), "{args:?} wrote or changed a file");
 }
 
 #[test]
@@ -785,6 +839,7 @@ fn no_command_writes_over_its_own_input_or_another_output() {
         "buyer.key",
         "-o",
         "buyer.key",
+        "--no-commitment-check",
     ];
     open.extend(ctx);
     refused_as_same_file(&mut env, &open, "--secret", "--output");

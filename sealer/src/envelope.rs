@@ -46,12 +46,23 @@ pub fn derive_envelope_key(
     )?))
 }
 
-/// Seals `dek` with a given ephemeral secret (deterministic; test vectors). Use
-/// [`KeySealer::seal`] otherwise, which draws a fresh ephemeral key.
+/// Seals `dek` with a given ephemeral secret, for test vectors and fuzzing only (feature
+/// `deterministic`): an ephemeral key used twice makes two envelopes share their
+/// envelope key. [`KeySealer::seal`] draws a fresh one.
 ///
 /// # Errors
 /// [`Error::ZeroSharedSecret`] for a low-order buyer key.
+#[cfg(feature = "deterministic")]
 pub fn seal_with_ephemeral(
+    dek: &DataKey,
+    ephemeral_secret: &[u8; 32],
+    buyer_pk: &[u8; 32],
+    ctx: &EnvelopeContext,
+) -> Result<SealedEnvelope> {
+    seal_with(dek, ephemeral_secret, buyer_pk, ctx)
+}
+
+fn seal_with(
     dek: &DataKey,
     ephemeral_secret: &[u8; 32],
     buyer_pk: &[u8; 32],
@@ -151,12 +162,22 @@ impl BuyerPublicKey {
         hex::encode(self.0)
     }
 
-    /// Parses 64 hex digits.
+    /// A buyer key from its 32 bytes, if a purchase may name it (canonical, not of
+    /// small order: see [`datamarket_format::buyer_key`]).
     ///
     /// # Errors
-    /// [`Error::Malformed`].
+    /// [`Error::BadBuyerKey`].
+    pub fn new(bytes: [u8; 32]) -> Result<Self> {
+        datamarket_format::check_buyer_key(&bytes).map_err(Error::BadBuyerKey)?;
+        Ok(BuyerPublicKey(bytes))
+    }
+
+    /// Parses 64 hex digits of a key a purchase may name.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`], [`Error::BadBuyerKey`].
     pub fn from_hex(s: &str) -> Result<Self> {
-        parse_hex32(s.trim(), "buyer public key").map(BuyerPublicKey)
+        parse_hex32(s.trim(), "buyer public key").and_then(Self::new)
     }
 }
 
@@ -174,9 +195,11 @@ impl fmt::Display for BuyerPublicKey {
 
 impl KeySealer for BuyerPublicKey {
     fn seal(&self, dek: &DataKey, ctx: &EnvelopeContext) -> Result<SealedEnvelope> {
+        // The field is public (keys read from chain): checked here as well as in `new`.
+        datamarket_format::check_buyer_key(&self.0).map_err(Error::BadBuyerKey)?;
         let mut e = Zeroizing::new([0u8; 32]);
         getrandom::getrandom(&mut e[..]).map_err(|_| Error::Rng)?;
-        seal_with_ephemeral(dek, &e, &self.0, ctx)
+        seal_with(dek, &e, &self.0, ctx)
     }
 }
 

@@ -53,6 +53,10 @@ pub enum Error {
         /// Length actually read (a lower bound when the input was longer).
         actual: u64,
     },
+    /// A positional input that is not a regular file (a device, a FIFO, a directory):
+    /// its reported length says nothing about what it holds.
+    #[error("not a regular file: read it as a stream")]
+    NotARegularFile,
     /// The content root of the ciphertext is not the expected one.
     #[error("content root mismatch: the ciphertext is not the one committed to")]
     RootMismatch,
@@ -68,6 +72,10 @@ pub enum Error {
     /// The sealed envelope did not authenticate under the derived key.
     #[error("envelope does not open (wrong buyer key or wrong context)")]
     EnvelopeDoesNotOpen,
+    /// A buyer public key that nothing can be sealed to: not canonical, or of small
+    /// order (format v1's buyer-key rule; the contract refuses the same keys).
+    #[error("buyer public key refused: {0}")]
+    BadBuyerKey(datamarket_format::BuyerKeyError),
     /// X25519 produced the all-zero shared secret (a low-order public key).
     #[error("all-zero X25519 shared secret rejected (low-order public key)")]
     ZeroSharedSecret,

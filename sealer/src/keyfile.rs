@@ -24,12 +24,55 @@ fn write_secret(path: &Path, label: &str, secret: &[u8; 32]) -> Result<()> {
     crate::write_new_private(path, line.as_bytes())
 }
 
-/// Reads a secret file after checking its permissions.
+/// The most a key file holds (a label, a colon, 64 hex digits and a newline, with room
+/// for a trailing newline or two): anything longer is not a key file.
+const MAX_KEY_FILE_LEN: u64 = 256;
+
+/// Opens a key file once, without following a symbolic link and without blocking on a
+/// FIFO, so that the checks below and the read are of one and the same file.
+fn open_key_file(path: &Path) -> Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        options.custom_flags(flags.bits() as i32);
+    }
+    options.open(path).map_err(|e| {
+        // ELOOP: the last component is a symbolic link.
+        #[cfg(target_os = "linux")]
+        let is_link = e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error());
+        #[cfg(not(target_os = "linux"))]
+        let is_link = false;
+        if is_link {
+            Error::KeyFile {
+                path: path.to_owned(),
+                reason: "a symbolic link: give the key file itself",
+            }
+        } else {
+            Error::Io(e)
+        }
+    })
+}
+
+/// Reads a secret file after checking, on the open handle, that it is a regular file
+/// of a key file's size that only its owner may read.
 fn read_secret(path: &Path, label: &str) -> Result<Zeroizing<[u8; 32]>> {
+    use std::io::Read as _;
+    let file = open_key_file(path)?;
+    let meta = file.metadata()?;
+    let bad = |reason| Error::KeyFile {
+        path: path.to_owned(),
+        reason,
+    };
+    if !meta.is_file() {
+        return Err(bad("not a regular file"));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path)?.permissions().mode();
+        let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(Error::InsecureKeyFile {
                 path: path.to_owned(),
@@ -37,17 +80,15 @@ fn read_secret(path: &Path, label: &str) -> Result<Zeroizing<[u8; 32]>> {
             });
         }
     }
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData => Error::KeyFile {
-            path: path.to_owned(),
-            reason: "not a text key file",
-        },
-        _ => Error::Io(e),
-    })?);
-    let bad = |reason| Error::KeyFile {
-        path: path.to_owned(),
-        reason,
-    };
+    if meta.len() > MAX_KEY_FILE_LEN {
+        return Err(bad("too long for a key file"));
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE_LEN as usize + 1));
+    (&file).take(MAX_KEY_FILE_LEN + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_KEY_FILE_LEN {
+        return Err(bad("too long for a key file"));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad("not a text key file"))?;
     let line = text.trim();
     let hex_part = line
         .strip_prefix(label)

@@ -26,11 +26,20 @@ macro_rules! redacted_fmt {
 }
 pub(crate) use redacted_fmt;
 
-/// A dataset encryption key: 32 bytes, one per offer. Zeroized on drop, never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// A dataset encryption key: 32 bytes, one per offer. Zeroized on drop, never printed,
+/// and compared in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct DataKey([u8; 32]);
 
 redacted_fmt!(DataKey);
+
+impl PartialEq for DataKey {
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]).into()
+    }
+}
+
+impl Eq for DataKey {}
 
 impl DataKey {
     /// A fresh key from the OS random number generator.
@@ -126,4 +135,20 @@ pub(crate) fn parse_hex32(s: &str, what: &'static str) -> Result<[u8; 32]> {
         reason: "expected 64 hex digits".into(),
     })?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_keys_are_equal_exactly_when_every_byte_is() {
+        let key = DataKey::from_bytes([7; 32]);
+        assert!(key == DataKey::from_bytes([7; 32]));
+        for i in [0, 15, 31] {
+            let mut other = [7; 32];
+            other[i] ^= 1;
+            assert!(key != DataKey::from_bytes(other), "byte {i}");
+        }
+    }
 }

@@ -10,14 +10,18 @@ use std::collections::VecDeque;
 use std::sync::mpsc::sync_channel;
 use std::thread;
 
+use zeroize::Zeroize;
+
 use crate::merkle::Node;
 use crate::Result;
 
 /// Jobs in flight per worker.
 const DEPTH: usize = 3;
 
-/// A run of consecutive chunks, in one buffer.
-#[derive(Debug, Default)]
+/// A run of consecutive chunks, in one buffer. Its bytes are plaintext at some stage of
+/// every run, so it has no `Debug` and wipes them when it is dropped (and before its
+/// buffer moves to a larger allocation, see [`Job::resize`]).
+#[derive(Default)]
 pub(crate) struct Job {
     /// Index of the first chunk.
     pub first: u64,
@@ -27,6 +31,25 @@ pub(crate) struct Job {
     pub buf: Vec<u8>,
     /// Leaves computed by the worker.
     pub leaves: Vec<Node>,
+}
+
+impl Job {
+    /// Sets the buffer's length to `len` (new bytes zero), wiping what it held first if
+    /// it has to move to a larger allocation (a `Vec` that grows frees its old one as it
+    /// is).
+    pub fn resize(&mut self, len: usize) {
+        if len > self.buf.capacity() {
+            self.buf.zeroize();
+            self.buf = Vec::with_capacity(len);
+        }
+        self.buf.resize(len, 0);
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.buf.zeroize();
+    }
 }
 
 /// Runs `source -> process (in parallel) -> sink` until `source` returns `None`.

@@ -103,15 +103,27 @@ impl<'a> Encryptor<'a> {
     pub fn new(dek: &DataKey, plaintext_len: u64, chunk_size: ChunkSize) -> Result<Self> {
         let mut prefix = [0u8; NONCE_PREFIX_LEN];
         getrandom::getrandom(&mut prefix).map_err(|_| Error::Rng)?;
-        Self::with_nonce_prefix(dek, plaintext_len, chunk_size, prefix)
+        Self::with_prefix(dek, plaintext_len, chunk_size, prefix)
     }
 
-    /// An encryptor with a given nonce prefix (test vectors). Never reuse a prefix
-    /// with the same key.
+    /// An encryptor with a given nonce prefix, for test vectors and fuzzing only
+    /// (feature `deterministic`): a prefix used twice with one key reuses every
+    /// chunk's nonce, which gives away the XOR of the plaintexts and GCM's
+    /// authentication key.
     ///
     /// # Errors
     /// [`Error::TooLong`] for more than 2^32 chunks.
+    #[cfg(feature = "deterministic")]
     pub fn with_nonce_prefix(
+        dek: &DataKey,
+        plaintext_len: u64,
+        chunk_size: ChunkSize,
+        nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> Result<Self> {
+        Self::with_prefix(dek, plaintext_len, chunk_size, nonce_prefix)
+    }
+
+    fn with_prefix(
         dek: &DataKey,
         plaintext_len: u64,
         chunk_size: ChunkSize,
@@ -155,20 +167,25 @@ impl<'a> Encryptor<'a> {
     }
 
     /// Encrypts one regular file into another. The workers read and write at offsets
-    /// themselves, so the kernel's copies run on all cores too; `output` should be
-    /// empty (it is written from offset 0).
+    /// themselves, so the kernel's copies run on all cores too; `output` is written
+    /// from offset 0 and, on success, cut to the ciphertext's length (a longer file it
+    /// reuses keeps no old tail).
     ///
     /// # Errors
     /// As [`Encryptor::encrypt`].
     #[cfg(unix)]
     pub fn encrypt_file(self, input: &File, output: &File) -> Result<Sealed> {
         self.check_file_len(input)?;
-        self.run(
+        let len = self.header.plaintext_len();
+        let sealed = self.run(
             None::<&[u8]>,
             None::<&mut Vec<u8>>,
             Some(input),
             Some(output),
-        )
+        )?;
+        check_nothing_past(input, len)?;
+        output.set_len(sealed.ciphertext_len)?;
+        Ok(sealed)
     }
 
     /// Encrypts a regular file into any writer (a pipe, a device, standard output):
@@ -179,14 +196,22 @@ impl<'a> Encryptor<'a> {
     #[cfg(unix)]
     pub fn encrypt_from_file(self, input: &File, output: impl Write) -> Result<Sealed> {
         self.check_file_len(input)?;
+        let len = self.header.plaintext_len();
         let mut output = output;
         let sealed = self.run(None::<&[u8]>, Some(&mut output), Some(input), None)?;
+        check_nothing_past(input, len)?;
         output.flush()?;
         Ok(sealed)
     }
 
+    /// A positional input must be a regular file of the announced length (a device
+    /// reports 0 bytes whatever it holds).
     fn check_file_len(&self, input: &File) -> Result<()> {
-        let len = input.metadata()?.len();
+        let meta = input.metadata()?;
+        if !meta.is_file() {
+            return Err(Error::NotARegularFile);
+        }
+        let len = meta.len();
         if len == self.header.plaintext_len() {
             Ok(())
         } else {
@@ -226,7 +251,7 @@ impl<'a> Encryptor<'a> {
             let count = per_job.min((total - next) as usize);
             job.first = next;
             job.count = count;
-            job.buf.resize(count * stride, 0);
+            job.resize(count * stride);
             if let Some(input) = stream_in.as_mut() {
                 for k in 0..count {
                     let len = header.plaintext_chunk_len(next + k as u64);
@@ -323,6 +348,22 @@ impl<'a> Encryptor<'a> {
 /// Stored bytes of a job's chunks, which lie back to back in its buffer.
 fn job_stored_len(header: &Header, job: &Job) -> usize {
     (job.count - 1) * stride(header) + header.stored_chunk_len(job.first + job.count as u64 - 1)
+}
+
+/// After a file was encrypted at offsets: a file that grew meanwhile, or one whose
+/// reported length was short of what it holds (`/proc` files report 0), is refused
+/// rather than cut, as the stream path refuses a longer stream.
+#[cfg(unix)]
+fn check_nothing_past(input: &File, len: u64) -> Result<()> {
+    let mut probe = [0u8; 1];
+    if read_full_at(input, &mut probe, len)? > 0 {
+        let now = input.metadata()?.len();
+        return Err(Error::LengthMismatch {
+            expected: len,
+            actual: now.max(len.saturating_add(1)),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -471,22 +512,25 @@ impl<'a> Decryptor<'a> {
     }
 
     /// Decrypts one regular file into another, the workers reading and writing at
-    /// offsets themselves (the kernel's copies run on all cores too).
+    /// offsets themselves (the kernel's copies run on all cores too); `output` is
+    /// written from offset 0 and, on success, cut to the plaintext's length (a longer
+    /// file it reuses keeps no old tail).
     ///
     /// # Errors
     /// As [`Decryptor::decrypt`].
     #[cfg(unix)]
     pub fn decrypt_file(self, input: &File, output: &File) -> Result<Opened> {
         let hash = self.expected_root.is_some();
-        self.read(
+        let (opened, _) = self.read(
             None::<&[u8]>,
             None::<&mut Vec<u8>>,
             Some(input),
             Some(output),
             Mode::Decrypt { hash },
             None,
-        )
-        .map(|(o, _)| o)
+        )?;
+        output.set_len(opened.header.plaintext_len())?;
+        Ok(opened)
     }
 
     /// Decrypts a regular file into any writer (a pipe, a device, standard output):
@@ -573,6 +617,13 @@ impl<'a> Decryptor<'a> {
         mode: Mode,
         prove: Option<u64>,
     ) -> Result<(Opened, Option<(ChunkProof, Vec<u8>)>)> {
+        // Read at offsets only from a regular file: a device reports 0 bytes whatever
+        // it holds, and a FIFO has no offsets.
+        if let Some(f) = file_in {
+            if !f.metadata()?.is_file() {
+                return Err(Error::NotARegularFile);
+            }
+        }
         let mut header_bytes = [0u8; HEADER_LEN];
         let got = match (stream_in.as_mut(), file_in) {
             (Some(input), _) => read_full(input, &mut header_bytes)?,
@@ -613,7 +664,7 @@ impl<'a> Decryptor<'a> {
             let len = f.metadata()?.len();
             let expected_len = header.ciphertext_len();
             if len < expected_len {
-                limit = (len - HEADER_LEN as u64) / stride as u64;
+                limit = len.saturating_sub(HEADER_LEN as u64) / stride as u64;
                 end_error = Some(Error::Truncated {
                     complete: limit,
                     expected: total,
@@ -630,7 +681,8 @@ impl<'a> Decryptor<'a> {
             let count = per_job.min((limit - next) as usize);
             job.first = next;
             job.count = count;
-            job.buf.resize(job_stored_len(&header, &job), 0);
+            let len = job_stored_len(&header, &job);
+            job.resize(len);
             if let Some(input) = stream_in.as_mut() {
                 let got = read_full(input, &mut job.buf)?;
                 if got < job.buf.len() {

@@ -111,8 +111,16 @@ fn low_order_points() -> Vec<[u8; 32]> {
 fn all_zero_shared_secrets_are_rejected() {
     let dek = DataKey::from_bytes([9; 32]);
     for point in low_order_points() {
-        // Sealing to a low-order buyer key.
+        // Sealing to a low-order buyer key: refused before any X25519 as a key no
+        // purchase may name, and by the all-zero shared secret below that.
         let r = BuyerPublicKey(point).seal(&dek, &ctx());
+        assert!(
+            matches!(r, Err(Error::BadBuyerKey(_))),
+            "{}: {r:?}",
+            hex::encode(point)
+        );
+        assert!(BuyerPublicKey::from_hex(&hex::encode(point)).is_err());
+        let r = seal_with_ephemeral(&dek, &[5; 32], &point, &ctx());
         assert!(
             matches!(r, Err(Error::ZeroSharedSecret)),
             "{}: {r:?}",

@@ -57,3 +57,45 @@ fn malformed_key_files_do_not_echo_their_content() {
     assert!(!msg.contains("5ecret"), "{msg}");
     assert!(msg.contains("not 64 hex digits"), "{msg}");
 }
+
+/// A key file is read from the one handle its checks ran on: a symbolic link, a FIFO
+/// (which used to block the read forever), a directory and an oversized file are each
+/// refused with their own reason, at once.
+#[test]
+fn only_a_regular_key_sized_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("dek");
+    write_data_key(&real, &DataKey::generate().unwrap()).unwrap();
+    let reason = |path: &std::path::Path| match read_data_key(path) {
+        Err(Error::KeyFile { reason, .. }) => reason,
+        other => panic!("{}: {other:?}", path.display()),
+    };
+
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    assert_eq!(reason(&link), "a symbolic link: give the key file itself");
+
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg("-m")
+        .arg("600")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    assert_eq!(reason(&fifo), "not a regular file");
+
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(reason(&sub), "not a regular file");
+
+    let big = dir.path().join("big");
+    let mut text = std::fs::read_to_string(&real).unwrap();
+    text.push_str(&"\n".repeat(300));
+    std::fs::write(&big, text).unwrap();
+    std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(reason(&big), "too long for a key file");
+
+    read_data_key(&real).unwrap();
+}

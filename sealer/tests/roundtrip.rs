@@ -165,3 +165,81 @@ fn proofs_for_every_chunk_of_a_real_ciphertext() {
         ));
     }
 }
+
+/// The file paths write from offset 0 into the file they are given: one that already
+/// holds something longer is cut to what was written, with no old tail left behind.
+#[test]
+fn file_paths_into_a_longer_file_leave_no_old_tail() {
+    let dek = dek();
+    let dir = tempfile::tempdir().unwrap();
+    let pt = plaintext(10_000);
+    std::fs::write(dir.path().join("pt"), &pt).unwrap();
+    let stale = vec![0xEE; 100_000];
+    std::fs::write(dir.path().join("ct"), &stale).unwrap();
+    let input = std::fs::File::open(dir.path().join("pt")).unwrap();
+    let output = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("ct"))
+        .unwrap();
+    let sealed = Encryptor::new(&dek, pt.len() as u64, cs(4096))
+        .unwrap()
+        .encrypt_file(&input, &output)
+        .unwrap();
+    drop(output);
+    let ct = std::fs::read(dir.path().join("ct")).unwrap();
+    assert_eq!(ct.len() as u64, sealed.ciphertext_len);
+
+    std::fs::write(dir.path().join("out"), &stale).unwrap();
+    let input = std::fs::File::open(dir.path().join("ct")).unwrap();
+    let output = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("out"))
+        .unwrap();
+    Decryptor::new(&dek)
+        .expect_root(sealed.content_root)
+        .decrypt_file(&input, &output)
+        .unwrap();
+    drop(output);
+    assert!(std::fs::read(dir.path().join("out")).unwrap() == pt);
+}
+
+/// The positional paths read only what a regular file of the announced length holds: a
+/// file that grows while it is encrypted (or reports fewer bytes than it has, as `/proc`
+/// files report 0) is refused rather than cut, as a longer stream is; a device or a
+/// FIFO is refused as a positional input.
+#[test]
+fn positional_inputs_are_regular_files_read_to_their_end() {
+    use std::io::Write as _;
+    let dek = dek();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pt");
+    std::fs::write(&path, plaintext(20_000)).unwrap();
+    let input = std::fs::File::open(&path).unwrap();
+    let appender = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let grown = Encryptor::new(&dek, 20_000, cs(4096))
+        .unwrap()
+        .threads(1)
+        .progress(|_| (&appender).write_all(b"more").unwrap())
+        .encrypt_from_file(&input, Vec::new());
+    assert!(
+        matches!(
+            grown,
+            Err(Error::LengthMismatch {
+                expected: 20_000,
+                ..
+            })
+        ),
+        "{grown:?}"
+    );
+
+    let dev_null = std::fs::File::open("/dev/null").unwrap();
+    let r = Decryptor::new(&dek).decrypt_from_file(&dev_null, Vec::new());
+    assert!(matches!(r, Err(Error::NotARegularFile)), "{r:?}");
+    let r = Encryptor::new(&dek, 0, cs(4096))
+        .unwrap()
+        .encrypt_from_file(&dev_null, Vec::new());
+    assert!(matches!(r, Err(Error::NotARegularFile)), "{r:?}");
+}

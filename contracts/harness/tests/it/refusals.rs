@@ -371,13 +371,25 @@ fn every_error_variant_refuses_and_changes_nothing() {
         100,
         Error::SoldOut,
     );
-    w.refuses(
-        &buyer,
-        "purchase",
-        &(active, [0u8; 32]),
-        100,
-        Error::InvalidBuyerKey,
-    );
+    // Keys nothing can be sealed to: every point of small order, and non-canonical
+    // encodings (the top bit set on a valid key, p itself, all ones).
+    let mut top_bit = BUYER_PK;
+    top_bit[31] |= 0x80;
+    let mut p = [0xff; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    let refused_keys = datamarket_format::buyer_key::LOW_ORDER_POINTS
+        .into_iter()
+        .chain([top_bit, p, [0xff; 32]]);
+    for key in refused_keys {
+        w.refuses(
+            &buyer,
+            "purchase",
+            &(active, key),
+            100,
+            Error::InvalidBuyerKey,
+        );
+    }
     for wrong in [0, 99, 101] {
         w.refuses(
             &buyer,
