@@ -79,8 +79,10 @@ enum Command {
     Decrypt {
         /// Ciphertext file, or - for standard input.
         input: PathBuf,
-        /// Plaintext file, or - for standard output (then a failure can come after some
-        /// plaintext was written: discard it on a non-zero exit).
+        /// Plaintext file, or - for standard output. A file appears only after every
+        /// check passed; standard output, a device or a FIFO is written as chunks
+        /// authenticate, before the final checks (trailing data, content root), so
+        /// discard what it got on a non-zero exit.
         #[arg(short, long, value_name = "OUT")]
         output: PathBuf,
         /// Data key file.
@@ -135,6 +137,8 @@ enum Command {
         context: ContextArgs,
     },
     /// Check a whole ciphertext against a content root, or one chunk against a proof.
+    /// This checks the structure and the content root (every stored chunk hashed), not
+    /// that the chunks decrypt: that needs the data key (`decrypt`).
     Verify {
         /// Ciphertext file, or - (omit with --proof).
         #[arg(required_unless_present = "proof", conflicts_with = "proof")]
