@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use x25519_dalek::{PublicKey, StaticSecret};
 
+mod common;
+
 use sealer::envelope::{open_envelope, seal_with_ephemeral};
 use sealer::{ChunkSize, DataKey, Decryptor, Encryptor, EnvelopeContext};
 
@@ -138,6 +140,377 @@ fn envelope_case(
     })
 }
 
+/// A ciphertext straight from the definition, with the last flag of chunk `i` taken
+/// from `last_flag(i, n)` (the definition's is `i + 1 == n`): the raw bytes of the
+/// refusal vectors.
+fn seal_by_definition(
+    dek: [u8; 32],
+    prefix: [u8; 7],
+    chunk_size: u32,
+    pt: &[u8],
+    last_flag: impl Fn(usize, usize) -> bool,
+) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut header = b"DMSEAL\x01".to_vec();
+    header.extend_from_slice(&chunk_size.to_be_bytes());
+    header.extend_from_slice(&(pt.len() as u64).to_be_bytes());
+    header.extend_from_slice(&prefix);
+    let aad = sha(&[&header]);
+    let cipher = Aes256Gcm::new(&dek.into());
+    let pieces: Vec<&[u8]> = if pt.is_empty() {
+        vec![&[]]
+    } else {
+        pt.chunks(chunk_size as usize).collect()
+    };
+    let n = pieces.len();
+    let stored = pieces
+        .iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let mut nonce = prefix.to_vec();
+            nonce.extend_from_slice(&(i as u32).to_be_bytes());
+            nonce.push(u8::from(last_flag(i, n)));
+            let mut stored = piece.to_vec();
+            let tag = cipher
+                .encrypt_in_place_detached(nonce.as_slice().into(), &aad, &mut stored)
+                .unwrap();
+            stored.extend_from_slice(&tag);
+            stored
+        })
+        .collect();
+    (header, stored)
+}
+
+/// Ciphertexts a reader must refuse, each with the error it must report first (the
+/// names of FORMAT.md §1.1 and §1.2), and two it must accept.
+fn refusal_cases(dek: [u8; 32], prefix: [u8; 7]) -> Vec<Value> {
+    let c = 4096usize;
+    let pt = pattern(2 * c + 100);
+    let honest = |i: usize, n: usize| i + 1 == n;
+    let (header, chunks) = seal_by_definition(dek, prefix, c as u32, &pt, honest);
+    let whole = |header: &[u8], chunks: &[Vec<u8>]| {
+        let mut ct = header.to_vec();
+        chunks.iter().for_each(|c| ct.extend_from_slice(c));
+        ct
+    };
+    let good = whole(&header, &chunks);
+    let leaves: Vec<[u8; 32]> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, s)| sha(&[&[0], &(i as u64).to_be_bytes(), s]))
+        .collect();
+    let root = sha(&[&[2], &header, &tree_root(leaves)]);
+    let with_header = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut h = header.clone();
+        f(&mut h);
+        whole(&h, &chunks)
+    };
+    let mut cases: Vec<(&str, Vec<u8>, bool, &str)> = vec![
+        ("valid", good.clone(), true, "ok"),
+        (
+            "bad magic",
+            with_header(&|h| h[0] = b'X'),
+            false,
+            "BadMagic",
+        ),
+        (
+            "version 2",
+            with_header(&|h| h[6] = 2),
+            false,
+            "UnsupportedVersion(2)",
+        ),
+        (
+            "chunk size 3000",
+            with_header(&|h| h[7..11].copy_from_slice(&3000u32.to_be_bytes())),
+            false,
+            "InvalidChunkSize(3000)",
+        ),
+        (
+            "chunk size 8192, a valid size other than the sealed one",
+            with_header(&|h| h[7..11].copy_from_slice(&8192u32.to_be_bytes())),
+            false,
+            "ChunkAuthentication(0)",
+        ),
+        (
+            "plaintext length one more than the chunks hold",
+            with_header(&|h| h[11..19].copy_from_slice(&((2 * c + 101) as u64).to_be_bytes())),
+            false,
+            "ChunkAuthentication(0)",
+        ),
+        (
+            "plaintext length one chunk shorter than the chunks hold",
+            with_header(&|h| h[11..19].copy_from_slice(&((c + 100) as u64).to_be_bytes())),
+            false,
+            "ChunkAuthentication(0)",
+        ),
+        (
+            "nonce prefix tampered",
+            with_header(&|h| h[25] ^= 1),
+            false,
+            "ChunkAuthentication(0)",
+        ),
+        (
+            "header cut at 20 bytes",
+            good[..20].to_vec(),
+            false,
+            "TruncatedHeader(20)",
+        ),
+        (
+            "nothing after the header",
+            good[..26].to_vec(),
+            false,
+            "Truncated(0)",
+        ),
+        (
+            "cut inside chunk 0",
+            good[..26 + 100].to_vec(),
+            false,
+            "Truncated(0)",
+        ),
+        (
+            "cut at the boundary after chunk 0",
+            whole(&header, &chunks[..1]),
+            false,
+            "Truncated(1)",
+        ),
+        (
+            "cut inside chunk 1",
+            good[..26 + c + 16 + 10].to_vec(),
+            false,
+            "Truncated(1)",
+        ),
+        (
+            "cut at the boundary before the last chunk",
+            whole(&header, &chunks[..2]),
+            false,
+            "Truncated(2)",
+        ),
+        (
+            "cut inside the last chunk",
+            good[..good.len() - 1].to_vec(),
+            false,
+            "Truncated(2)",
+        ),
+        (
+            "one trailing byte",
+            [good.clone(), vec![0]].concat(),
+            false,
+            "TrailingData",
+        ),
+        (
+            "chunks 0 and 1 swapped",
+            whole(
+                &header,
+                &[chunks[1].clone(), chunks[0].clone(), chunks[2].clone()],
+            ),
+            false,
+            "ChunkAuthentication(0)",
+        ),
+        (
+            "the last chunk sealed without the last flag",
+            whole(
+                &header,
+                &seal_by_definition(dek, prefix, c as u32, &pt, |_, _| false).1,
+            ),
+            false,
+            "ChunkAuthentication(2)",
+        ),
+        (
+            "chunk 1 sealed with the last flag",
+            whole(
+                &header,
+                &seal_by_definition(dek, prefix, c as u32, &pt, |i, n| i == 1 || i + 1 == n).1,
+            ),
+            false,
+            "ChunkAuthentication(1)",
+        ),
+        (
+            "the tag of chunk 1 flipped",
+            {
+                let mut ct = good.clone();
+                ct[26 + 2 * (c + 16) - 1] ^= 0x80;
+                ct
+            },
+            false,
+            "ChunkAuthentication(1)",
+        ),
+    ];
+    // The empty plaintext: one empty chunk, and nothing without it.
+    let (eh, ec) = seal_by_definition(dek, prefix, c as u32, &[], honest);
+    let empty = whole(&eh, &ec);
+    let mut values: Vec<Value> = cases
+        .drain(..)
+        .map(|(name, ct, with_root, error)| {
+            json!({"name": name, "ciphertext": hex::encode(ct), "content_root": if with_root { Value::String(hex::encode(root)) } else { Value::Null }, "error": error})
+        })
+        .collect();
+    let other_root = sha(&[b"another ciphertext"]);
+    values.push(json!({"name": "valid, checked against another content root", "ciphertext": hex::encode(&good), "content_root": hex::encode(other_root), "error": "RootMismatch"}));
+    values.push(json!({"name": "empty plaintext", "ciphertext": hex::encode(&empty), "content_root": Value::Null, "error": "ok"}));
+    values.push(json!({"name": "empty plaintext without its one chunk", "ciphertext": hex::encode(&eh), "content_root": Value::Null, "error": "Truncated(0)"}));
+    values
+}
+
+/// Chunk proofs a verifier must refuse (FORMAT.md §2.1), and two it must accept, over
+/// the three-chunk ciphertext of [`refusal_cases`].
+fn proof_cases(dek: [u8; 32], prefix: [u8; 7]) -> Vec<Value> {
+    let c = 4096u32;
+    let pt = pattern(2 * c as usize + 100);
+    let (header, chunks) = seal_by_definition(dek, prefix, c, &pt, |i, n| i + 1 == n);
+    let leaf = |i: usize| sha(&[&[0], &(i as u64).to_be_bytes(), &chunks[i]]);
+    let node01 = sha(&[&[1], &leaf(0), &leaf(1)]);
+    let root = sha(&[&[2], &header, &sha(&[&[1], &node01, &leaf(2)])]);
+    let mut other_header = header.clone();
+    other_header[25] ^= 1;
+    let case = |name: &str,
+                header: &[u8],
+                index: u64,
+                chunk: &[u8],
+                siblings: &[[u8; 32]],
+                error: &str| {
+        json!({
+            "name": name,
+            "header": hex::encode(header),
+            "index": index,
+            "chunk": hex::encode(chunk),
+            "siblings": siblings.iter().map(hex::encode).collect::<Vec<_>>(),
+            "content_root": hex::encode(root),
+            "error": error,
+        })
+    };
+    let short = &chunks[1][..chunks[1].len() - 1];
+    vec![
+        case("chunk 1", &header, 1, &chunks[1], &[leaf(0), leaf(2)], "ok"),
+        case(
+            "chunk 2, promoted at the leaf level",
+            &header,
+            2,
+            &chunks[2],
+            &[node01],
+            "ok",
+        ),
+        case(
+            "chunk 1's proof as index 0",
+            &header,
+            0,
+            &chunks[1],
+            &[leaf(0), leaf(2)],
+            "ProofMismatch",
+        ),
+        case(
+            "index past the end",
+            &header,
+            3,
+            &chunks[2],
+            &[node01],
+            "IndexOutOfRange",
+        ),
+        case(
+            "path too short",
+            &header,
+            1,
+            &chunks[1],
+            &[leaf(0)],
+            "WrongPathLength",
+        ),
+        case(
+            "path too long",
+            &header,
+            1,
+            &chunks[1],
+            &[leaf(0), leaf(2), leaf(2)],
+            "WrongPathLength",
+        ),
+        case(
+            "chunk one byte short",
+            &header,
+            1,
+            short,
+            &[leaf(0), leaf(2)],
+            "WrongChunkLength",
+        ),
+        case(
+            "another header",
+            &other_header,
+            1,
+            &chunks[1],
+            &[leaf(0), leaf(2)],
+            "ProofMismatch",
+        ),
+    ]
+}
+
+/// Envelopes a buyer must fail to open, and buyer keys nothing may be sealed to
+/// (FORMAT.md §4, §5), from the first envelope case.
+fn envelope_refusal_cases(dek: [u8; 32], ctx: EnvelopeContext) -> Value {
+    let good = envelope_case(dek, [0x11; 32], [0x22; 32], ctx);
+    let envelope = hex::decode(good["envelope"].as_str().unwrap()).unwrap();
+    let case = |name: &str, envelope: &[u8], ctx: EnvelopeContext, error: &str| {
+        json!({
+            "name": name,
+            "envelope": hex::encode(envelope),
+            "buyer_secret": hex::encode([0x11u8; 32]),
+            "contract": hex::encode(ctx.contract),
+            "offer_id": ctx.offer_id,
+            "purchase_id": ctx.purchase_id,
+            "error": error,
+        })
+    };
+    let flipped = |at: usize| {
+        let mut e = envelope.clone();
+        e[at] ^= 1;
+        e
+    };
+    let mut zero_e = envelope.clone();
+    zero_e[..32].fill(0);
+    let mut other_contract = ctx;
+    other_contract.contract[0] ^= 1;
+    let opens = vec![
+        case("valid", &envelope, ctx, "ok"),
+        case("another contract", &envelope, other_contract, "DoesNotOpen"),
+        case(
+            "another offer",
+            &envelope,
+            EnvelopeContext {
+                offer_id: ctx.offer_id + 1,
+                ..ctx
+            },
+            "DoesNotOpen",
+        ),
+        case(
+            "another purchase",
+            &envelope,
+            EnvelopeContext {
+                purchase_id: ctx.purchase_id + 1,
+                ..ctx
+            },
+            "DoesNotOpen",
+        ),
+        case("encrypted key tampered", &flipped(40), ctx, "DoesNotOpen"),
+        case("tag tampered", &flipped(79), ctx, "DoesNotOpen"),
+        case(
+            "ephemeral key of small order",
+            &zero_e,
+            ctx,
+            "ZeroSharedSecret",
+        ),
+    ];
+    let buyer_public = hex::decode(good["buyer_public"].as_str().unwrap()).unwrap();
+    let mut top_bit = buyer_public.clone();
+    top_bit[31] |= 0x80;
+    let mut p = vec![0xff; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    let mut keys: Vec<Value> = datamarket_format::buyer_key::LOW_ORDER_POINTS
+        .iter()
+        .map(|k| json!({"key": hex::encode(k), "error": "LowOrder"}))
+        .collect();
+    keys.push(json!({"key": hex::encode(&top_bit), "error": "NonCanonical"}));
+    keys.push(json!({"key": hex::encode(&p), "error": "NonCanonical"}));
+    keys.push(json!({"key": hex::encode([0xffu8; 32]), "error": "NonCanonical"}));
+    keys.push(json!({"key": hex::encode(&buyer_public), "error": "ok"}));
+    json!({"open": opens, "buyer_keys": keys})
+}
+
 fn all_vectors() -> Value {
     let dek: [u8; 32] = core::array::from_fn(|i| i as u8);
     let prefix = [0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6];
@@ -173,9 +546,12 @@ fn all_vectors() -> Value {
         ),
     ];
     json!({
-        "about": "Datamarket sealer format v1 known-answer vectors (DESIGN §3). Hex byte strings; integers big-endian in the encodings. plaintext[i] = (7*i + 3) mod 256.",
+        "about": "Datamarket sealer format v1 known-answer vectors (sealer/FORMAT.md). Hex byte strings; integers big-endian in the encodings. plaintext[i] = (7*i + 3) mod 256. `refusals`: ciphertexts of 4 KiB chunks under the first stream case's key, each with the first error a reader reports (FORMAT.md §1.1-1.2; Truncated(n) counts the complete chunks), checked against `content_root` when one is given. `proof_refusals` (FORMAT.md §2.1) and `envelope_refusals` (§4, §5) likewise.",
         "stream": stream,
         "envelope": envelope,
+        "refusals": refusal_cases(dek, prefix),
+        "proof_refusals": proof_cases(dek, prefix),
+        "envelope_refusals": envelope_refusal_cases(dek, ctx),
     })
 }
 
@@ -287,4 +663,123 @@ fn vectors_file_matches_the_definition_and_the_library() {
 
 fn sealed_header(ct: &[u8]) -> [u8; 26] {
     sealer::Header::parse(&ct[..26]).unwrap().to_bytes()
+}
+
+/// The error a reader reports, by FORMAT.md's names.
+fn error_name(e: &sealer::Error) -> String {
+    use sealer::Error as E;
+    match e {
+        E::BadMagic => "BadMagic".into(),
+        E::UnsupportedVersion(v) => format!("UnsupportedVersion({v})"),
+        E::TruncatedHeader(n) => format!("TruncatedHeader({n})"),
+        E::InvalidChunkSize(n) => format!("InvalidChunkSize({n})"),
+        E::ChunkAuthentication(i) => format!("ChunkAuthentication({i})"),
+        E::Truncated { complete, .. } => format!("Truncated({complete})"),
+        E::TrailingData => "TrailingData".into(),
+        E::RootMismatch => "RootMismatch".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_refusal_vector_is_refused_with_its_error_on_every_path() {
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
+    let dek = DataKey::from_bytes(h32(&committed["stream"][0]["dek"]));
+    let cases = committed["refusals"].as_array().unwrap();
+    assert!(cases.len() >= 20, "{} refusal cases", cases.len());
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let ct = hex::decode(case["ciphertext"].as_str().unwrap()).unwrap();
+        let root = case["content_root"]
+            .as_str()
+            .map(|r| sealer::ContentRoot(h32(&Value::String(r.into()))));
+        for threads in [1, 3] {
+            let make = || {
+                let d = Decryptor::new(&dek).threads(threads);
+                match root {
+                    Some(r) => d.expect_root(r),
+                    None => d,
+                }
+            };
+            // The stream, file and file-to-writer paths must agree (decrypt_both checks).
+            let got = match common::decrypt_both(&ct, make) {
+                Ok(_) => "ok".to_string(),
+                Err(e) => error_name(&e),
+            };
+            assert_eq!(
+                got,
+                case["error"].as_str().unwrap(),
+                "{name} ({threads} threads)"
+            );
+        }
+    }
+}
+
+fn proof_error_name(e: &sealer::Error) -> String {
+    match e {
+        sealer::Error::ProofMismatch(_) => "ProofMismatch".into(),
+        sealer::Error::MalformedProof("chunk index out of range") => "IndexOutOfRange".into(),
+        sealer::Error::MalformedProof("chunk has the wrong length") => "WrongChunkLength".into(),
+        sealer::Error::MalformedProof("sibling path has the wrong length") => {
+            "WrongPathLength".into()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_proof_and_envelope_refusal_is_refused_with_its_error() {
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
+    for case in committed["proof_refusals"].as_array().unwrap() {
+        let hexed = |k: &str| hex::decode(case[k].as_str().unwrap()).unwrap();
+        let proof = sealer::ChunkProof {
+            header: hexed("header"),
+            index: case["index"].as_u64().unwrap(),
+            siblings: case["siblings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(h32)
+                .collect(),
+        };
+        let got = match proof.verify(
+            &hexed("chunk"),
+            &sealer::ContentRoot(h32(&case["content_root"])),
+        ) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => proof_error_name(&e),
+        };
+        assert_eq!(got, case["error"].as_str().unwrap(), "{}", case["name"]);
+    }
+    let envelopes = &committed["envelope_refusals"];
+    for case in envelopes["open"].as_array().unwrap() {
+        let ctx = EnvelopeContext {
+            contract: h32(&case["contract"]),
+            offer_id: case["offer_id"].as_u64().unwrap(),
+            purchase_id: case["purchase_id"].as_u64().unwrap(),
+        };
+        let envelope =
+            sealer::SealedEnvelope::from_hex(case["envelope"].as_str().unwrap()).unwrap();
+        let got = match open_envelope(&envelope, &h32(&case["buyer_secret"]), &ctx) {
+            Ok(_) => "ok".to_string(),
+            Err(sealer::Error::EnvelopeDoesNotOpen) => "DoesNotOpen".into(),
+            Err(sealer::Error::ZeroSharedSecret) => "ZeroSharedSecret".into(),
+            Err(other) => format!("{other:?}"),
+        };
+        assert_eq!(got, case["error"].as_str().unwrap(), "{}", case["name"]);
+    }
+    for case in envelopes["buyer_keys"].as_array().unwrap() {
+        let key = h32(&case["key"]);
+        let got = match sealer::BuyerPublicKey::new(key) {
+            Ok(_) => "ok".to_string(),
+            Err(sealer::Error::BadBuyerKey(datamarket_format::BuyerKeyError::LowOrder)) => {
+                "LowOrder".into()
+            }
+            Err(sealer::Error::BadBuyerKey(datamarket_format::BuyerKeyError::NonCanonical)) => {
+                "NonCanonical".into()
+            }
+            Err(other) => format!("{other:?}"),
+        };
+        assert_eq!(got, case["error"].as_str().unwrap(), "{}", case["key"]);
+    }
 }
