@@ -20,9 +20,23 @@ use crate::{Error, Result};
 /// power loss `path` is either whole or as it was. The file is readable by its owner
 /// only (0600 on Unix).
 ///
+/// A device or a FIFO at `path` is refused: renaming over it would replace the node
+/// itself (run as root, a plaintext "written" to /dev/null would become /dev/null).
+///
 /// # Errors
-/// Whatever `write` returns, or [`Error::Io`] creating, flushing or naming the file.
+/// Whatever `write` returns, or [`Error::Io`] creating, flushing or naming the file
+/// (kind `InvalidInput` for a device or FIFO at `path`).
 pub fn write_atomically<T>(path: &Path, write: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return Err(Error::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a device or a FIFO: an output written whole and then named would \
+                 replace it; write to a regular file",
+                path.display()
+            ),
+        )));
+    }
     let mut staged = Staged::new(path)?;
     // Writes are already large (jobs or whole chunks), so no extra buffer copy.
     let value = write(staged.file_mut())?;
@@ -181,6 +195,25 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    #[test]
+    fn a_fifo_or_device_is_refused_not_renamed_over() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let r = write_atomically(&fifo, |f| Ok(f.write_all(b"plaintext")?));
+        assert!(
+            matches!(&r, Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::InvalidInput),
+            "{r:?}"
+        );
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(names(dir.path()), vec!["fifo".to_string()]);
+    }
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
