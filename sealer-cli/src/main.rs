@@ -48,7 +48,7 @@ enum Command {
     /// Make a per-purchase X25519 key pair: the secret goes to a new 0600 file, the
     /// public key (hex) is printed.
     Keygen {
-        /// Where to write the secret key (must not exist).
+        /// Where to write the secret key (0600); refused if it exists.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
@@ -115,7 +115,7 @@ enum Command {
         /// The buyer's secret key file (from `sealer keygen`).
         #[arg(long, value_name = "FILE")]
         secret: PathBuf,
-        /// Data key file to create.
+        /// Data key file to create (0600); refused if it exists or is the --secret file.
         #[arg(short, long, value_name = "DEKFILE")]
         output: PathBuf,
         /// The offer's key commitment (hex): the opened key must match it. Required,
@@ -162,7 +162,8 @@ enum Command {
         /// Chunk index (from 0).
         #[arg(long, value_name = "N")]
         chunk: u64,
-        /// Proof file to write, or - [default: -].
+        /// Proof file to write, or - [default: -]; replaced if it exists, refused if it
+        /// is the input.
         #[arg(short, long, value_name = "FILE", default_value = "-")]
         output: PathBuf,
     },

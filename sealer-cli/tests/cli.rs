@@ -128,6 +128,28 @@ fn help_is_true() {
     ] {
         env.ok(&[sub, "--help"]);
     }
+    // What each writing command replaces and what it refuses.
+    for (sub, says) in [
+        ("keygen", "refused if it exists"),
+        ("encrypt", "an existing key file is refused"),
+        ("encrypt", "any output that is the input or another output"),
+        (
+            "decrypt",
+            "an output that is the input, the key or the manifest is refused",
+        ),
+        ("decrypt", "before the final checks"),
+        ("open", "refused if it exists or is the --secret file"),
+        ("open", "AES-GCM does not commit to its key"),
+        ("verify", "not that the chunks decrypt"),
+        ("prove", "replaced if it exists, refused if it is the input"),
+    ] {
+        let help = env
+            .ok(&[sub, "--help"])
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(help.contains(says), "{sub} --help lacks {says:?}: {help}");
+    }
     let out = env.ok(&["decrypt", "--help"]);
     assert!(
         out.contains("--root <HEX>")
