@@ -16,6 +16,7 @@
 #![allow(unsafe_code)]
 
 mod dispute;
+mod resolve;
 
 #[ink::contract]
 mod marketplace {
@@ -28,17 +29,17 @@ mod marketplace {
         storage::{Lazy, Mapping},
     };
     use market_types::{
-        check_header, check_metadata, check_split, events::*, split_payment, Asset, ChunkBytes,
-        Config, Dispute, DisputeKind, Envelope, Error, Hash32, Liabilities, NewOffer, Offer,
-        OfferId, OfferMetadata, OfferStatus, Purchase, PurchaseId, PurchaseStatus, Result,
-        X25519PublicKey, MAX_FEE_BPS, MAX_PERIOD_BLOCKS,
+        check_config, check_header, check_metadata, check_split, events::*, split_payment, Asset,
+        ChunkBytes, Config, Dispute, DisputeKind, Envelope, Error, Hash32, Liabilities, NewOffer,
+        Offer, OfferId, OfferMetadata, OfferStatus, Purchase, PurchaseId, PurchaseStatus, Result,
+        X25519PublicKey,
     };
     use psp22::PSP22;
 
     /// Settings, counters and the mappings of offers, purchases and credits.
     #[ink(storage)]
     pub struct Marketplace {
-        config: Config,
+        pub(crate) config: Config,
         /// The last offer id handed out (0: none yet).
         last_offer_id: OfferId,
         /// The last purchase id handed out (0: none yet).
@@ -47,13 +48,13 @@ mod marketplace {
         /// URI and metadata live apart from the offer so that buying and settling do not
         /// read kilobytes of text.
         offer_metadata: Mapping<OfferId, (String, OfferMetadata)>,
-        purchases: Mapping<PurchaseId, Purchase>,
+        pub(crate) purchases: Mapping<PurchaseId, Purchase>,
         /// What each account may withdraw, per asset.
         credits: Mapping<(AccountId, Asset), Balance>,
         /// What the contract owes, per asset (escrow, bonds, credits).
         liabilities: Mapping<Asset, Liabilities>,
         /// The dispute of each disputed purchase (at most one per purchase).
-        disputes: Mapping<PurchaseId, Dispute>,
+        pub(crate) disputes: Mapping<PurchaseId, Dispute>,
         /// Native penalty a successful dispute moves from the owner's bond to the buyer
         /// (capped at what is left of that bond). A `Lazy` cell of its own, so that the
         /// root cell (and `Config`) keep the layout of the code before disputes: an
@@ -789,7 +790,7 @@ mod marketplace {
 
         // ---- Helpers ------------------------------------------------------------------
 
-        fn ensure_running(&self) -> Result<()> {
+        pub(crate) fn ensure_running(&self) -> Result<()> {
             if self.config.paused {
                 Err(Error::MarketPaused)
             } else {
@@ -819,7 +820,7 @@ mod marketplace {
             self.offers.get(offer_id).ok_or(Error::OfferNotFound)
         }
 
-        fn get_purchase(&self, purchase_id: PurchaseId) -> Result<Purchase> {
+        pub(crate) fn get_purchase(&self, purchase_id: PurchaseId) -> Result<Purchase> {
             self.purchases
                 .get(purchase_id)
                 .ok_or(Error::PurchaseNotFound)
@@ -854,7 +855,12 @@ mod marketplace {
             Ok(())
         }
 
-        fn credit(&mut self, account: AccountId, asset: Asset, amount: Balance) -> Result<()> {
+        pub(crate) fn credit(
+            &mut self,
+            account: AccountId,
+            asset: Asset,
+            amount: Balance,
+        ) -> Result<()> {
             let balance = self.credits.get((account, asset)).unwrap_or(0);
             let balance = balance.checked_add(amount).ok_or(Error::Overflow)?;
             self.credits.insert((account, asset), &balance);
@@ -864,7 +870,7 @@ mod marketplace {
             })
         }
 
-        fn change_liabilities(
+        pub(crate) fn change_liabilities(
             &mut self,
             asset: Asset,
             change: impl FnOnce(&mut Liabilities) -> Option<()>,
@@ -875,129 +881,12 @@ mod marketplace {
             Ok(())
         }
 
-        /// The purchase, if the caller may dispute it now with the value sent: the
-        /// market runs, the caller is the buyer, the purchase is delivered and not yet
-        /// disputed, the window is open and the value is exactly the dispute bond.
-        fn disputable(&self, purchase_id: PurchaseId) -> Result<Purchase> {
-            self.ensure_running()?;
-            let purchase = self.get_purchase(purchase_id)?;
-            if self.env().caller() != purchase.buyer {
-                return Err(Error::NotBuyer);
-            }
-            match purchase.status {
-                PurchaseStatus::Delivered => {}
-                PurchaseStatus::Disputed | PurchaseStatus::Resolved => {
-                    return Err(Error::AlreadyDisputed)
-                }
-                _ => return Err(Error::NotDelivered),
-            }
-            let window_end = purchase.dispute_deadline.ok_or(Error::NotDelivered)?;
-            if self.env().block_number() > window_end {
-                return Err(Error::DisputeWindowClosed);
-            }
-            if self.env().transferred_value() != self.config.dispute_bond {
-                return Err(Error::WrongPayment);
-            }
-            Ok(purchase)
-        }
-
-        /// A proven bad delivery: the purchase is resolved for the buyer, who is credited
-        /// the payment, its bond and the penalty from the owner's bond.
-        fn buyer_wins(
-            &mut self,
-            purchase_id: PurchaseId,
-            purchase: &mut Purchase,
-            offer: &mut Offer,
-            kind: DisputeKind,
-            revealed_key: Option<Hash32>,
-        ) -> Result<()> {
-            let bond = self.env().transferred_value();
-            let penalty = self.dispute_penalty().min(offer.bond);
-            purchase.status = PurchaseStatus::Resolved;
-            self.purchases.insert(purchase_id, purchase);
-            self.record_dispute(purchase_id, purchase, bond, true);
-            offer.bond = offer.bond.checked_sub(penalty).ok_or(Error::Overflow)?;
-            self.change_liabilities(Asset::Native, |l| {
-                l.bonds = l.bonds.checked_sub(penalty)?;
-                Some(())
-            })?;
-            self.change_liabilities(purchase.asset, |l| {
-                l.escrow = l.escrow.checked_sub(purchase.amount)?;
-                Some(())
-            })?;
-            self.credit(purchase.buyer, purchase.asset, purchase.amount)?;
-            let back = bond.checked_add(penalty).ok_or(Error::Overflow)?;
-            if back > 0 {
-                self.credit(purchase.buyer, Asset::Native, back)?;
-            }
-            self.env().emit_event(PurchaseDisputed {
-                purchase_id,
-                offer_id: purchase.offer_id,
-                buyer: purchase.buyer,
-                owner: offer.owner,
-                kind,
-                buyer_won: true,
-                asset: purchase.asset,
-                refund: purchase.amount,
-                penalty,
-                bond,
-                revealed_key,
-            });
-            self.close_purchase(purchase.offer_id, offer)
-        }
-
-        /// A failed envelope dispute: the bond goes to the owner and the purchase stays
-        /// open, to settle after the window.
-        fn buyer_loses(
-            &mut self,
-            purchase_id: PurchaseId,
-            purchase: &mut Purchase,
-            offer: &Offer,
-            dek: Hash32,
-        ) -> Result<()> {
-            let bond = self.env().transferred_value();
-            purchase.status = PurchaseStatus::Disputed;
-            self.purchases.insert(purchase_id, purchase);
-            self.record_dispute(purchase_id, purchase, bond, false);
-            if bond > 0 {
-                self.credit(offer.owner, Asset::Native, bond)?;
-            }
-            self.env().emit_event(PurchaseDisputed {
-                purchase_id,
-                offer_id: purchase.offer_id,
-                buyer: purchase.buyer,
-                owner: offer.owner,
-                kind: DisputeKind::Envelope,
-                buyer_won: false,
-                asset: purchase.asset,
-                refund: 0,
-                penalty: 0,
-                bond,
-                revealed_key: Some(dek),
-            });
-            Ok(())
-        }
-
-        fn record_dispute(
-            &mut self,
-            purchase_id: PurchaseId,
-            purchase: &Purchase,
-            bond: Balance,
-            buyer_won: bool,
-        ) {
-            self.disputes.insert(
-                purchase_id,
-                &Dispute {
-                    buyer: purchase.buyer,
-                    bond,
-                    opened_at: self.env().block_number(),
-                    buyer_won: Some(buyer_won),
-                },
-            );
-        }
-
         /// A purchase of this offer was settled, refunded or resolved by a dispute.
-        fn close_purchase(&mut self, offer_id: OfferId, offer: &mut Offer) -> Result<()> {
+        pub(crate) fn close_purchase(
+            &mut self,
+            offer_id: OfferId,
+            offer: &mut Offer,
+        ) -> Result<()> {
             offer.open_purchases = offer.open_purchases.checked_sub(1).ok_or(Error::Overflow)?;
             self.release_bond_if_closed(offer_id, offer)?;
             self.offers.insert(offer_id, offer);
@@ -1039,17 +928,6 @@ mod marketplace {
             Ok(Ok(Ok(()))) => Ok(()),
             _ => Err(Error::TokenTransferFailed),
         }
-    }
-
-    fn check_config(config: &Config) -> Result<()> {
-        if config.fee_bps > MAX_FEE_BPS {
-            return Err(Error::FeeTooHigh);
-        }
-        let valid = |period: BlockNumber| (1..=MAX_PERIOD_BLOCKS).contains(&period);
-        if !valid(config.delivery_period) || !valid(config.dispute_window) {
-            return Err(Error::InvalidPeriod);
-        }
-        Ok(())
     }
 }
 

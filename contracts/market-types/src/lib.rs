@@ -529,4 +529,4 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use rules::{check_header, check_metadata, check_split, split_payment};
+pub use rules::{check_config, check_header, check_metadata, check_split, split_payment};

@@ -126,3 +126,16 @@ fn mul_bps(amount: Balance, bps: u16) -> Result<Balance> {
         .ok_or(Error::Overflow)?;
     whole.checked_add(part).ok_or(Error::Overflow)
 }
+
+/// Checks the marketplace's configuration: a fee at most [`MAX_FEE_BPS`], and delivery
+/// and dispute periods from 1 to [`MAX_PERIOD_BLOCKS`] blocks.
+pub fn check_config(config: &Config) -> Result<()> {
+    if config.fee_bps > MAX_FEE_BPS {
+        return Err(Error::FeeTooHigh);
+    }
+    let valid = |period: BlockNumber| (1..=MAX_PERIOD_BLOCKS).contains(&period);
+    if !valid(config.delivery_period) || !valid(config.dispute_window) {
+        return Err(Error::InvalidPeriod);
+    }
+    Ok(())
+}
