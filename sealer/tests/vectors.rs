@@ -51,47 +51,42 @@ fn tree_root(leaves: Vec<[u8; 32]>) -> [u8; 32] {
 /// One stream vector, computed from DESIGN §3 with `aes-gcm` (not the library).
 fn stream_case(dek: [u8; 32], prefix: [u8; 7], chunk_size: u32, len: usize) -> Value {
     let pt = pattern(len);
-    let mut header = b"DMSEAL\x01".to_vec();
-    header.extend_from_slice(&chunk_size.to_be_bytes());
-    header.extend_from_slice(&(len as u64).to_be_bytes());
-    header.extend_from_slice(&prefix);
-    let aad = sha(&[&header]);
-    let cipher = Aes256Gcm::new(&dek.into());
-    let pieces: Vec<&[u8]> = if pt.is_empty() {
-        vec![&[]]
-    } else {
-        pt.chunks(chunk_size as usize).collect()
-    };
-    let n = pieces.len();
-    let mut chunks = Vec::new();
-    let mut leaves = Vec::new();
-    for (i, piece) in pieces.iter().enumerate() {
-        let mut nonce = prefix.to_vec();
-        nonce.extend_from_slice(&(i as u32).to_be_bytes());
-        nonce.push((i + 1 == n) as u8);
-        let mut stored = piece.to_vec();
-        let tag = cipher
-            .encrypt_in_place_detached(nonce.as_slice().into(), &aad, &mut stored)
-            .unwrap();
-        stored.extend_from_slice(&tag);
-        let leaf = sha(&[&[0], &(i as u64).to_be_bytes(), &stored]);
-        chunks.push(json!({"index": i, "nonce": hex::encode(&nonce), "stored": hex::encode(&stored), "leaf": hex::encode(leaf)}));
-        leaves.push(leaf);
-    }
-    let tree = tree_root(leaves);
-    let root = sha(&[&[2], &header, &tree]);
+    let (header, stored) = seal_by_definition(dek, prefix, chunk_size, &pt, |i, n| i + 1 == n);
+    let n = stored.len();
+    let chunks: Vec<Value> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, stored)| {
+            let mut nonce = prefix.to_vec();
+            nonce.extend_from_slice(&(i as u32).to_be_bytes());
+            nonce.push(u8::from(i + 1 == n));
+            json!({"index": i, "nonce": hex::encode(&nonce), "stored": hex::encode(stored), "leaf": hex::encode(leaf(i, stored))})
+        })
+        .collect();
+    let (tree, root) = roots(&header, &stored);
     json!({
         "dek": hex::encode(dek),
         "nonce_prefix": hex::encode(prefix),
         "chunk_size": chunk_size,
         "plaintext": hex::encode(&pt),
         "header": hex::encode(&header),
-        "aad": hex::encode(aad),
+        "aad": hex::encode(sha(&[&header])),
         "chunks": chunks,
         "tree_root": hex::encode(tree),
         "content_root": hex::encode(root),
         "key_commitment": hex::encode(sha(&[b"datamarket/key-commitment/v1", &dek])),
     })
+}
+
+/// `leaf_i` by its definition.
+fn leaf(i: usize, stored: &[u8]) -> [u8; 32] {
+    sha(&[&[0], &(i as u64).to_be_bytes(), stored])
+}
+
+/// The tree root and the content root of `header` and its stored chunks.
+fn roots(header: &[u8], stored: &[Vec<u8>]) -> ([u8; 32], [u8; 32]) {
+    let tree = tree_root(stored.iter().enumerate().map(|(i, s)| leaf(i, s)).collect());
+    (tree, sha(&[&[2], header, &tree]))
 }
 
 /// One envelope vector, computed from DESIGN §3 with the portable crates.
@@ -193,12 +188,7 @@ fn refusal_cases(dek: [u8; 32], prefix: [u8; 7]) -> Vec<Value> {
         ct
     };
     let good = whole(&header, &chunks);
-    let leaves: Vec<[u8; 32]> = chunks
-        .iter()
-        .enumerate()
-        .map(|(i, s)| sha(&[&[0], &(i as u64).to_be_bytes(), s]))
-        .collect();
-    let root = sha(&[&[2], &header, &tree_root(leaves)]);
+    let (_, root) = roots(&header, &chunks);
     let with_header = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut h = header.clone();
         f(&mut h);
@@ -356,9 +346,9 @@ fn proof_cases(dek: [u8; 32], prefix: [u8; 7]) -> Vec<Value> {
     let c = 4096u32;
     let pt = pattern(2 * c as usize + 100);
     let (header, chunks) = seal_by_definition(dek, prefix, c, &pt, |i, n| i + 1 == n);
-    let leaf = |i: usize| sha(&[&[0], &(i as u64).to_be_bytes(), &chunks[i]]);
+    let leaf = |i: usize| leaf(i, &chunks[i]);
     let node01 = sha(&[&[1], &leaf(0), &leaf(1)]);
-    let root = sha(&[&[2], &header, &sha(&[&[1], &node01, &leaf(2)])]);
+    let (_, root) = roots(&header, &chunks);
     let mut other_header = header.clone();
     other_header[25] ^= 1;
     let case = |name: &str,
