@@ -10,6 +10,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$DATAMARKET_CACHE/target}
 # is not CARGO_TARGET_DIR; see build-contracts), and where the built bundles are collected.
 export DATAMARKET_CONTRACTS_TARGET=${DATAMARKET_CONTRACTS_TARGET:-$DATAMARKET_CACHE/target-contracts}
 export DATAMARKET_BUNDLES=${DATAMARKET_BUNDLES:-$DATAMARKET_CACHE/bundles}
+# The example compute jobs built to wasm32-wasip1 (scripts/build-jobs).
+export DATAMARKET_JOBS=${DATAMARKET_JOBS:-$DATAMARKET_CACHE/jobs}
 export PATH="$DATAMARKET_BIN:$HOME/.cargo/bin:$PATH"
 # ink! decodes call input into a static buffer (16 KiB by default); a chunk dispute
 # carries up to 256 KiB of chunk plus its proof (DESIGN §3), so make room for it.
@@ -30,10 +32,12 @@ step() {
 }
 
 # rust_targets: the wasm32 target and rust-src that ink! contracts and the node's runtime
-# build need.
+# build need, and wasm32-wasip1 for the example compute jobs.
 rust_targets() {
   rustup target list --installed | grep -qx wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown
+  rustup target list --installed | grep -qx wasm32-wasip1 \
+    || rustup target add wasm32-wasip1
   rustup component list --installed | grep -q '^rust-src' \
     || rustup component add rust-src
 }
