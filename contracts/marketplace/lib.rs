@@ -15,7 +15,9 @@
 // ink!'s generated code for cross-contract trait calls uses `unsafe`; this crate writes none.
 #![allow(unsafe_code)]
 
+mod compute;
 mod dispute;
+mod ledger;
 mod resolve;
 
 #[ink::contract]
@@ -30,9 +32,9 @@ mod marketplace {
     };
     use market_types::{
         check_config, check_header, check_metadata, check_split, events::*, split_payment, Asset,
-        ChunkBytes, Config, Dispute, DisputeKind, Envelope, Error, Hash32, Liabilities, NewOffer,
-        Offer, OfferId, OfferMetadata, OfferStatus, Purchase, PurchaseId, PurchaseStatus, Result,
-        X25519PublicKey,
+        ChunkBytes, ComputeTerms, Config, Dispute, DisputeKind, Envelope, Error, Hash32, Job,
+        JobResult, Liabilities, NewOffer, Offer, OfferId, OfferMetadata, OfferStatus, Purchase,
+        PurchaseId, PurchaseStatus, Result, X25519PublicKey,
     };
     use psp22::PSP22;
 
@@ -43,16 +45,16 @@ mod marketplace {
         /// The last offer id handed out (0: none yet).
         last_offer_id: OfferId,
         /// The last purchase id handed out (0: none yet).
-        last_purchase_id: PurchaseId,
-        offers: Mapping<OfferId, Offer>,
+        pub(crate) last_purchase_id: PurchaseId,
+        pub(crate) offers: Mapping<OfferId, Offer>,
         /// URI and metadata live apart from the offer so that buying and settling do not
         /// read kilobytes of text.
         offer_metadata: Mapping<OfferId, (String, OfferMetadata)>,
         pub(crate) purchases: Mapping<PurchaseId, Purchase>,
         /// What each account may withdraw, per asset.
-        credits: Mapping<(AccountId, Asset), Balance>,
+        pub(crate) credits: Mapping<(AccountId, Asset), Balance>,
         /// What the contract owes, per asset (escrow, bonds, credits).
-        liabilities: Mapping<Asset, Liabilities>,
+        pub(crate) liabilities: Mapping<Asset, Liabilities>,
         /// The dispute of each disputed purchase (at most one per purchase).
         pub(crate) disputes: Mapping<PurchaseId, Dispute>,
         /// Native penalty a successful dispute moves from the owner's bond to the buyer
@@ -60,6 +62,11 @@ mod marketplace {
         /// root cell (and `Config`) keep the layout of the code before disputes: an
         /// upgrade by `set_code_hash` reads it as zero until the admin sets it.
         dispute_penalty: Lazy<Balance>,
+        /// The compute terms of offers that sell jobs (DESIGN §8). Mappings of their own,
+        /// like `dispute_penalty`, so that the root cell keeps its layout for upgrades.
+        pub(crate) compute_terms: Mapping<OfferId, ComputeTerms>,
+        /// The job of each job purchase.
+        pub(crate) jobs: Mapping<PurchaseId, Job>,
     }
 
     impl Marketplace {
@@ -102,6 +109,8 @@ mod marketplace {
                 liabilities: Mapping::default(),
                 disputes: Mapping::default(),
                 dispute_penalty: Lazy::default(),
+                compute_terms: Mapping::default(),
+                jobs: Mapping::default(),
             })
         }
 
@@ -281,7 +290,8 @@ mod marketplace {
         /// the data key to it. Returns the purchase id.
         ///
         /// # Errors
-        /// `MarketPaused`, `OfferNotFound`, `OfferPaused`, `OfferDelisted`, `SoldOut`,
+        /// `MarketPaused`, `OfferNotFound`, `OfferPaused`, `OfferDelisted`,
+        /// `AccessNotForSale` (an offer that sells jobs only), `SoldOut`,
         /// `InvalidBuyerKey`, `WrongPayment`, `TokenTransferFailed`, `Overflow`.
         #[ink(message, payable)]
         pub fn purchase(
@@ -290,11 +300,13 @@ mod marketplace {
             buyer_pk: X25519PublicKey,
         ) -> Result<PurchaseId> {
             self.ensure_running()?;
-            let mut offer = self.offers.get(offer_id).ok_or(Error::OfferNotFound)?;
-            match offer.status {
-                OfferStatus::Active => {}
-                OfferStatus::Paused => return Err(Error::OfferPaused),
-                OfferStatus::Delisted => return Err(Error::OfferDelisted),
+            let mut offer = self.buyable_offer(offer_id)?;
+            if self
+                .compute_terms
+                .get(offer_id)
+                .is_some_and(|terms| !terms.sells_access)
+            {
+                return Err(Error::AccessNotForSale);
             }
             if offer
                 .max_purchases
@@ -302,71 +314,11 @@ mod marketplace {
             {
                 return Err(Error::SoldOut);
             }
-            // Canonical and not of small order: a key nothing can be sealed to could be
-            // neither delivered nor disputed (format v1's buyer-key rule).
-            if datamarket_format::check_buyer_key(&buyer_pk).is_err() {
-                return Err(Error::InvalidBuyerKey);
-            }
-            let expected_value = match offer.asset {
-                Asset::Native => offer.price,
-                Asset::Psp22(_) => 0,
-            };
-            if self.env().transferred_value() != expected_value {
-                return Err(Error::WrongPayment);
-            }
-            let now = self.env().block_number();
-            let delivery_deadline = now
-                .checked_add(self.config.delivery_period)
-                .ok_or(Error::Overflow)?;
-            let purchase_id = self
-                .last_purchase_id
-                .checked_add(1)
-                .ok_or(Error::Overflow)?;
-            self.last_purchase_id = purchase_id;
             offer.purchases = offer.purchases.checked_add(1).ok_or(Error::Overflow)?;
-            offer.open_purchases = offer.open_purchases.checked_add(1).ok_or(Error::Overflow)?;
-            self.offers.insert(offer_id, &offer);
-            let buyer = self.env().caller();
-            let purchase = Purchase {
-                offer_id,
-                buyer,
-                buyer_pk,
-                amount: offer.price,
-                asset: offer.asset,
-                fee_bps: self.config.fee_bps,
-                created_at: now,
-                delivery_deadline,
-                envelope: None,
-                delivered_at: None,
-                dispute_deadline: None,
-                status: PurchaseStatus::Pending,
-            };
-            self.purchases.insert(purchase_id, &purchase);
-            self.change_liabilities(offer.asset, |l| {
-                l.escrow = l.escrow.checked_add(offer.price)?;
-                Some(())
-            })?;
-            self.env().emit_event(PurchaseCreated {
-                purchase_id,
-                offer_id,
-                buyer,
-                buyer_pk,
-                amount: offer.price,
-                asset: offer.asset,
-                fee_bps: self.config.fee_bps,
-                delivery_deadline,
-            });
+            let price = offer.price;
+            let purchase_id = self.escrow(offer_id, &mut offer, buyer_pk, price)?;
             // State is written; only now call out (a failure reverts all of the above).
-            if let Asset::Psp22(token) = offer.asset {
-                let this = self.env().account_id();
-                let mut token: ink::contract_ref!(PSP22) = token.into();
-                token_outcome(
-                    token
-                        .call_mut()
-                        .transfer_from(buyer, this, offer.price, Vec::new())
-                        .try_invoke(),
-                )?;
-            }
+            self.pull_tokens(offer.asset, price)?;
             Ok(purchase_id)
         }
 
@@ -376,7 +328,7 @@ mod marketplace {
         ///
         /// # Errors
         /// `MarketPaused`, `PurchaseNotFound`, `NotOfferOwner`, `NotPending`,
-        /// `DeliveryDeadlinePassed`.
+        /// `DeliveryDeadlinePassed`, `IsAJob` (a job is answered by `deliver_result`).
         #[ink(message)]
         pub fn deliver(&mut self, purchase_id: PurchaseId, envelope: Envelope) -> Result<()> {
             self.ensure_running()?;
@@ -388,25 +340,96 @@ mod marketplace {
             if purchase.status != PurchaseStatus::Pending {
                 return Err(Error::NotPending);
             }
-            let now = self.env().block_number();
-            if now > purchase.delivery_deadline {
+            if self.env().block_number() > purchase.delivery_deadline {
                 return Err(Error::DeliveryDeadlinePassed);
             }
-            let dispute_deadline = now
-                .checked_add(self.config.dispute_window)
-                .ok_or(Error::Overflow)?;
-            purchase.envelope = Some(envelope);
-            purchase.delivered_at = Some(now);
-            purchase.dispute_deadline = Some(dispute_deadline);
-            purchase.status = PurchaseStatus::Delivered;
-            self.purchases.insert(purchase_id, &purchase);
-            self.env().emit_event(KeyDelivered {
-                purchase_id,
-                offer_id: purchase.offer_id,
-                envelope,
-                dispute_deadline,
-            });
-            Ok(())
+            if self.jobs.contains(purchase_id) {
+                return Err(Error::IsAJob);
+            }
+            self.mark_delivered(purchase_id, &mut purchase, envelope)
+        }
+
+        // ---- Compute jobs (DESIGN §8) -------------------------------------------------
+
+        /// Sets the offer's compute terms (`None`: it sells no jobs): price per job, the
+        /// allowed job hashes or "any job" with a small result cap, result, fuel and
+        /// memory caps, and whether the dataset itself stays for sale. Owner only.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `OfferNotFound`, `NotOfferOwner`, `OfferDelisted`, `ZeroPrice`,
+        /// `InvalidComputeTerms`, `TooManyJobs`, `AnyJobNeedsSmallResultCap`.
+        #[ink(message)]
+        pub fn set_compute_terms(
+            &mut self,
+            offer_id: OfferId,
+            terms: Option<ComputeTerms>,
+        ) -> Result<()> {
+            self.set_terms(offer_id, terms)
+        }
+
+        /// Buys a job on the offer's dataset: `job_hash` (SHA-256 of the wasm module at
+        /// `job_uri`) run with the arguments whose hash is `args_hash`, its result sealed
+        /// to `buyer_pk`. Escrows the job price as `purchase` does, if it is at most
+        /// `max_price`. Emits `PurchaseCreated` and `JobPurchased`.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `OfferNotFound`, `OfferPaused`, `OfferDelisted`,
+        /// `NotComputeOffer`, `JobNotAllowed`, `PriceAboveMax`, `InvalidUri`,
+        /// `InvalidBuyerKey`, `WrongPayment`, `TokenTransferFailed`, `Overflow`.
+        #[ink(message, payable)]
+        pub fn purchase_job(
+            &mut self,
+            offer_id: OfferId,
+            job_hash: Hash32,
+            job_uri: String,
+            args_hash: Hash32,
+            buyer_pk: X25519PublicKey,
+            max_price: Balance,
+        ) -> Result<PurchaseId> {
+            self.buy_job(offer_id, job_hash, job_uri, args_hash, buyer_pk, max_price)
+        }
+
+        /// The owner answers a job: the result is a format v1 ciphertext under a fresh
+        /// key (its root, header and key commitment in `result`, with the SHA-256 of its
+        /// plaintext and the fuel burned), and `envelope` seals that key to the buyer as
+        /// a dataset key is, so the dispute window and both disputes apply to it. Emits
+        /// `KeyDelivered` and `JobCompleted`, the provenance record.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `PurchaseNotFound`, `NotOfferOwner`, `NotAJob`, `NotPending`,
+        /// `DeliveryDeadlinePassed`, `InvalidHeader`, `ChunkSizeTooLarge`,
+        /// `NotComputeOffer`, `ResultOverCap`.
+        #[ink(message)]
+        pub fn deliver_result(
+            &mut self,
+            purchase_id: PurchaseId,
+            result: JobResult,
+            envelope: Envelope,
+        ) -> Result<()> {
+            self.answer_job(purchase_id, result, envelope)
+        }
+
+        /// The owner reports that a job failed (`kind`: the sandbox's failure kind); the
+        /// buyer is refunded at once. Emits `JobFailed` and `PurchaseRefunded`.
+        ///
+        /// # Errors
+        /// `MarketPaused`, `PurchaseNotFound`, `NotOfferOwner`, `NotAJob`, `NotPending`,
+        /// `DeliveryDeadlinePassed`, `Overflow`.
+        #[ink(message)]
+        pub fn fail_job(&mut self, purchase_id: PurchaseId, kind: u8) -> Result<()> {
+            self.refund_failed_job(purchase_id, kind)
+        }
+
+        /// The offer's compute terms, if it sells jobs.
+        #[ink(message)]
+        pub fn compute_terms(&self, offer_id: OfferId) -> Option<ComputeTerms> {
+            self.compute_terms.get(offer_id)
+        }
+
+        /// The job of this purchase, if it is a job purchase.
+        #[ink(message)]
+        pub fn job_of(&self, purchase_id: PurchaseId) -> Option<Job> {
+            self.jobs.get(purchase_id)
         }
 
         /// Settles a delivered purchase (or one whose dispute failed) once its dispute
@@ -521,9 +544,10 @@ mod marketplace {
                 offer_id: purchase.offer_id,
                 purchase_id,
             };
+            let sold = self.sold_ciphertext(purchase_id, &offer);
             let good_key =
                 verify::open_envelope(&envelope, &buyer_secret, &purchase.buyer_pk, &ctx)
-                    .filter(|dek| verify::key_commitment(dek) == offer.key_commitment);
+                    .filter(|dek| verify::key_commitment(dek) == sold.key_commitment);
             match good_key {
                 None => {
                     self.buyer_wins(
@@ -567,12 +591,13 @@ mod marketplace {
         ) -> Result<()> {
             let mut purchase = self.disputable(purchase_id)?;
             let mut offer = self.get_offer(purchase.offer_id)?;
-            if verify::key_commitment(&data_key) != offer.key_commitment {
+            let sold = self.sold_ciphertext(purchase_id, &offer);
+            if verify::key_commitment(&data_key) != sold.key_commitment {
                 return Err(Error::WrongDataKey);
             }
             let authenticates = verify::check_chunk(
-                &offer.header,
-                &offer.content_root,
+                &sold.header,
+                &sold.content_root,
                 &data_key,
                 index,
                 chunk,
@@ -816,7 +841,7 @@ mod marketplace {
             Ok(())
         }
 
-        fn get_offer(&self, offer_id: OfferId) -> Result<Offer> {
+        pub(crate) fn get_offer(&self, offer_id: OfferId) -> Result<Offer> {
             self.offers.get(offer_id).ok_or(Error::OfferNotFound)
         }
 
@@ -827,7 +852,7 @@ mod marketplace {
         }
 
         /// The offer, if the caller owns it.
-        fn owned_offer(&self, offer_id: OfferId) -> Result<Offer> {
+        pub(crate) fn owned_offer(&self, offer_id: OfferId) -> Result<Offer> {
             let offer = self.get_offer(offer_id)?;
             if offer.owner != self.env().caller() {
                 return Err(Error::NotOfferOwner);
@@ -854,71 +879,11 @@ mod marketplace {
             });
             Ok(())
         }
-
-        pub(crate) fn credit(
-            &mut self,
-            account: AccountId,
-            asset: Asset,
-            amount: Balance,
-        ) -> Result<()> {
-            let balance = self.credits.get((account, asset)).unwrap_or(0);
-            let balance = balance.checked_add(amount).ok_or(Error::Overflow)?;
-            self.credits.insert((account, asset), &balance);
-            self.change_liabilities(asset, |l| {
-                l.credited = l.credited.checked_add(amount)?;
-                Some(())
-            })
-        }
-
-        pub(crate) fn change_liabilities(
-            &mut self,
-            asset: Asset,
-            change: impl FnOnce(&mut Liabilities) -> Option<()>,
-        ) -> Result<()> {
-            let mut liabilities = self.liabilities.get(asset).unwrap_or_default();
-            change(&mut liabilities).ok_or(Error::Overflow)?;
-            self.liabilities.insert(asset, &liabilities);
-            Ok(())
-        }
-
-        /// A purchase of this offer was settled, refunded or resolved by a dispute.
-        pub(crate) fn close_purchase(
-            &mut self,
-            offer_id: OfferId,
-            offer: &mut Offer,
-        ) -> Result<()> {
-            offer.open_purchases = offer.open_purchases.checked_sub(1).ok_or(Error::Overflow)?;
-            self.release_bond_if_closed(offer_id, offer)?;
-            self.offers.insert(offer_id, offer);
-            Ok(())
-        }
-
-        /// Credits the bond back once the offer is delisted and nothing is open.
-        /// The caller stores the offer.
-        fn release_bond_if_closed(&mut self, offer_id: OfferId, offer: &mut Offer) -> Result<()> {
-            if offer.status != OfferStatus::Delisted || offer.open_purchases > 0 || offer.bond == 0
-            {
-                return Ok(());
-            }
-            let amount = offer.bond;
-            offer.bond = 0;
-            self.change_liabilities(Asset::Native, |l| {
-                l.bonds = l.bonds.checked_sub(amount)?;
-                Some(())
-            })?;
-            self.credit(offer.owner, Asset::Native, amount)?;
-            self.env().emit_event(BondReleased {
-                offer_id,
-                owner: offer.owner,
-                amount,
-            });
-            Ok(())
-        }
     }
 
     /// A PSP22 call fails three ways (the call itself, ink!'s dispatch, the token's own
     /// error); to the marketplace they all mean the transfer did not happen.
-    fn token_outcome(
+    pub(crate) fn token_outcome(
         outcome: core::result::Result<
             ink::MessageResult<core::result::Result<(), psp22::PSP22Error>>,
             ink::env::Error,

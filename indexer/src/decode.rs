@@ -324,6 +324,28 @@ pub fn payload(decoded: &Decoded) -> Value {
             "revealed_key": e.revealed_key.as_ref().map(|k| hex0x(k)),
         }),
         MarketEvent::DisputePenaltyChanged(e) => json!({ "penalty": e.penalty.to_string() }),
+        MarketEvent::ComputeTermsSet(e) => json!({
+            "offer_id": e.offer_id,
+            "terms": e.terms.as_ref().map(|t| json!({
+                "price": t.price.to_string(), "sells_access": t.sells_access,
+                "allowed_jobs": t.allowed_jobs.iter().map(|j| hex0x(j)).collect::<Vec<_>>(),
+                "any_job": t.any_job, "result_cap": t.result_cap, "fuel_cap": t.fuel_cap,
+                "memory_cap": t.memory_cap,
+            })),
+        }),
+        MarketEvent::JobPurchased(e) => json!({
+            "purchase_id": e.purchase_id, "offer_id": e.offer_id, "job_hash": hex0x(&e.job_hash),
+            "job_uri": e.job_uri, "args_hash": hex0x(&e.args_hash),
+        }),
+        MarketEvent::JobCompleted(e) => json!({
+            "purchase_id": e.purchase_id, "offer_id": e.offer_id,
+            "dataset_root": hex0x(&e.dataset_root), "job_hash": hex0x(&e.job_hash),
+            "args_hash": hex0x(&e.args_hash), "result_sha256": hex0x(&e.result_sha256),
+            "result_root": hex0x(&e.result_root), "fuel_used": e.fuel_used,
+        }),
+        MarketEvent::JobFailed(e) => json!({
+            "purchase_id": e.purchase_id, "offer_id": e.offer_id, "kind": e.kind,
+        }),
     }
 }
 

@@ -56,16 +56,18 @@ impl Plaintext {
         }
         // Plaintext: the host's copy is wiped once the job has it.
         let mut buffer = Zeroizing::new(vec![0u8; max.clamp(1, PIECE)]);
-        loop {
-            match source.reader.read(&mut buffer) {
+        // Fill the piece whole (short only at the end), however the reader splits its
+        // data: a pipe hands over what its writer has written so far, and a job that
+        // saw reads of other sizes would run another path and burn other fuel, so a
+        // re-run would not be the same run.
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match source.reader.read(&mut buffer[filled..]) {
                 Ok(0) => {
                     source.ended = true;
-                    return Ok(None);
+                    break;
                 }
-                Ok(n) => {
-                    buffer.truncate(n);
-                    return Ok(Some(Bytes::from_owner(buffer)));
-                }
+                Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     source.failure = Some(e.to_string());
@@ -74,6 +76,11 @@ impl Plaintext {
                 }
             }
         }
+        if filled == 0 {
+            return Ok(None);
+        }
+        buffer.truncate(filled);
+        Ok(Some(Bytes::from_owner(buffer)))
     }
 }
 

@@ -367,3 +367,49 @@ fn a_compiled_job_is_cached_by_its_hash() {
     assert!(!prepared.from_cache());
     assert!(sandbox.prepare(&module).unwrap().from_cache());
 }
+
+/// Hands out its data a few bytes at a time, as a pipe does when its writer is slow.
+struct Dribble {
+    data: Vec<u8>,
+    at: usize,
+    step: usize,
+}
+
+impl std::io::Read for Dribble {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step = self.step % 7 + 1;
+        let n = self.step.min(buf.len()).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_rerun_burns_the_same_fuel_however_the_input_arrives() {
+    // The job's reads must not depend on how the host's reader splits the data, or a
+    // re-run of the same job on the same dataset would not be the same run.
+    let sandbox = Sandbox::new(None).unwrap();
+    let prepared = sandbox.prepare(&JobModule::new(cat())).unwrap();
+    let input: Vec<u8> = (0..150_000u32).map(|i| (i % 13) as u8).collect();
+    let whole = sandbox
+        .run(
+            &prepared,
+            std::io::Cursor::new(input.clone()),
+            &Args::default(),
+            [1; 32],
+            &limits(),
+        )
+        .unwrap();
+    let dribbled = Dribble {
+        data: input.clone(),
+        at: 0,
+        step: 0,
+    };
+    let split = sandbox
+        .run(&prepared, dribbled, &Args::default(), [1; 32], &limits())
+        .unwrap();
+    assert_eq!(&split.result[..], &input[..]);
+    assert_eq!(split.result_sha256, whole.result_sha256);
+    assert_eq!(split.fuel_used, whole.fuel_used);
+}

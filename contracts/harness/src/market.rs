@@ -4,8 +4,8 @@
 use datamarket_fixtures::OfferBuilder;
 use ink_sandbox::AccountId32;
 use market_types::{
-    Asset, Config, Dispute, Liabilities, NewOffer, Offer, OfferId, OfferMetadata, Purchase,
-    PurchaseId, HEADER_LEN,
+    Asset, ComputeTerms, Config, Dispute, Job, Liabilities, NewOffer, Offer, OfferId,
+    OfferMetadata, Purchase, PurchaseId, HEADER_LEN,
 };
 use scale::{Decode, Encode};
 use sealer::{
@@ -269,11 +269,13 @@ impl Market {
         );
         for id in 1..=last_offer {
             let metadata: Option<(String, OfferMetadata)> = self.query("offer_metadata", &id);
-            out += &format!("offer {id} {:?} {metadata:?}\n", self.offer(id));
+            let terms: Option<ComputeTerms> = self.query("compute_terms", &id);
+            out += &format!("offer {id} {:?} {metadata:?} {terms:?}\n", self.offer(id));
         }
         for id in 1..=last_purchase {
+            let job: Option<Job> = self.query("job_of", &id);
             out += &format!(
-                "purchase {id} {:?} {:?}\n",
+                "purchase {id} {:?} {:?} {job:?}\n",
                 self.purchase(id),
                 self.dispute_of(id)
             );

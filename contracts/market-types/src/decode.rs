@@ -67,4 +67,8 @@ market_events!(
     AdminTransferred,
     CodeUpgraded,
     DisputePenaltyChanged,
+    ComputeTermsSet,
+    JobPurchased,
+    JobCompleted,
+    JobFailed,
 );

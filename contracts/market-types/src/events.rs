@@ -257,3 +257,75 @@ pub struct CodeUpgraded {
     /// The new code hash.
     pub code_hash: Hash32,
 }
+
+/// An offer's compute terms were set (`None`: it sells no jobs any more).
+#[ink::event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputeTermsSet {
+    /// The offer.
+    #[ink(topic)]
+    pub offer_id: OfferId,
+    /// The new terms.
+    pub terms: Option<ComputeTerms>,
+}
+
+/// A buyer paid for a job (beside the purchase's own `PurchaseCreated`).
+#[ink::event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPurchased {
+    /// The purchase.
+    #[ink(topic)]
+    pub purchase_id: PurchaseId,
+    /// The offer whose dataset the job runs on.
+    #[ink(topic)]
+    pub offer_id: OfferId,
+    /// SHA-256 of the job module.
+    #[ink(topic)]
+    pub job_hash: Hash32,
+    /// Where the module is.
+    pub job_uri: String,
+    /// SHA-256 of the job's arguments.
+    pub args_hash: Hash32,
+}
+
+/// A job's result was delivered (beside its `KeyDelivered`): the provenance record of
+/// the result and of the data it came from.
+#[ink::event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCompleted {
+    /// The purchase.
+    #[ink(topic)]
+    pub purchase_id: PurchaseId,
+    /// The offer.
+    #[ink(topic)]
+    pub offer_id: OfferId,
+    /// The dataset the job ran on (the offer's content root).
+    pub dataset_root: Hash32,
+    /// The job.
+    #[ink(topic)]
+    pub job_hash: Hash32,
+    /// Its arguments' hash.
+    pub args_hash: Hash32,
+    /// SHA-256 of the result's plaintext.
+    pub result_sha256: Hash32,
+    /// The result ciphertext's content root.
+    pub result_root: Hash32,
+    /// The fuel the job burned.
+    pub fuel_used: u64,
+}
+
+/// A job failed on the owner's machine; the buyer is refunded at once (beside the
+/// purchase's `PurchaseRefunded`).
+#[ink::event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFailed {
+    /// The purchase.
+    #[ink(topic)]
+    pub purchase_id: PurchaseId,
+    /// The offer.
+    #[ink(topic)]
+    pub offer_id: OfferId,
+    /// The failure kind (the sandbox's `FailureKind`: 1 refused, 2 out of fuel, 3 memory
+    /// cap, 4 wall clock, 5 result cap, 6 nonzero exit, 7 trap, 8 the owner's side).
+    pub kind: u8,
+}

@@ -515,11 +515,36 @@ pub enum Error {
     /// databases as they are: an escape sequence could rewrite a buyer's terminal, and a
     /// NUL is refused by Postgres text.
     ControlCharacter,
+    // Compute jobs (DESIGN §8).
+    /// The offer sells no jobs (it has no compute terms).
+    NotComputeOffer,
+    /// The offer's compute terms do not allow this job hash.
+    JobNotAllowed,
+    /// Compute terms with a zero cap, an empty allowlist without "any job", or a job
+    /// hash listed twice.
+    InvalidComputeTerms,
+    /// More than [`compute::MAX_ALLOWED_JOBS`] job hashes.
+    TooManyJobs,
+    /// "Any job" needs an empty allowlist and a result cap of at most
+    /// [`compute::ANY_JOB_MAX_RESULT`].
+    AnyJobNeedsSmallResultCap,
+    /// The offer's price is above the most the buyer said it would pay.
+    PriceAboveMax,
+    /// The purchase is not a job (`deliver_result`, `fail_job`).
+    NotAJob,
+    /// The purchase is a job: it is answered with `deliver_result` or `fail_job`.
+    IsAJob,
+    /// The offer sells jobs only, not the dataset.
+    AccessNotForSale,
+    /// The result is larger than the offer's result cap, or burned more than its fuel
+    /// cap.
+    ResultOverCap,
 }
 
 /// The marketplace's result type.
 pub type Result<T> = core::result::Result<T, Error>;
 
+pub mod compute;
 pub mod events;
 
 /// Decoding of emitted events by their signature topic (off-chain only).
@@ -529,4 +554,5 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
+pub use compute::{check_compute_terms, ComputeTerms, Job, JobResult};
 pub use rules::{check_config, check_header, check_metadata, check_split, split_payment};

@@ -236,6 +236,14 @@ impl Changes {
             MarketEvent::DisputePenaltyChanged(e) => {
                 self.config_patch(block).dispute_penalty = Some(e.penalty)
             }
+            // A job's purchase opened with its `PurchaseCreated` (counted above), but jobs
+            // do not count toward the offer's purchases (its cap on copies sold).
+            MarketEvent::JobPurchased(e) => self.offer(e.offer_id, block).patch().purchases -= 1,
+            // The rest of a job's life is in the purchase's own events (`KeyDelivered`,
+            // `PurchaseRefunded`); terms, jobs and provenance stay in the event log.
+            MarketEvent::ComputeTermsSet(_)
+            | MarketEvent::JobCompleted(_)
+            | MarketEvent::JobFailed(_) => {}
             MarketEvent::PurchaseDisputed(e) => {
                 let patch = self.purchase(e.purchase_id, block);
                 patch.status = Some(if e.buyer_won { "resolved" } else { "disputed" });

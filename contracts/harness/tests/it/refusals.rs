@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use contract_harness::{
     market::{header, sample_offer, Market, SealedDataset, Settings},
     market_types::{
-        limits, Asset, Error, NewOffer, OfferId, OfferMetadata, Payee, PurchaseId, MAX_FEE_BPS,
-        MAX_PERIOD_BLOCKS,
+        compute::MAX_ALLOWED_JOBS, limits, Asset, ComputeTerms, Error, JobResult, NewOffer,
+        OfferId, OfferMetadata, Payee, PurchaseId, MAX_FEE_BPS, MAX_PERIOD_BLOCKS,
     },
     to_ink, Balance,
 };
@@ -597,6 +597,122 @@ fn every_error_variant_refuses_and_changes_nothing() {
         &(late, key),
         d,
         Error::DisputeWindowClosed,
+    );
+    w.m.check_solvency().unwrap();
+
+    // Compute jobs (DESIGN §8): terms, job purchases, results and failures.
+    let job = [7u8; 32];
+    let terms = |change: fn(&mut ComputeTerms)| {
+        let mut terms = ComputeTerms {
+            price: 50,
+            sells_access: true,
+            allowed_jobs: vec![job],
+            any_job: false,
+            result_cap: 1 << 20,
+            fuel_cap: 1 << 30,
+            memory_cap: 64 << 20,
+        };
+        change(&mut terms);
+        Some(terms)
+    };
+    let buy_job = |hash: [u8; 32], max: u128| {
+        let uri = "https://jobs.example/stats.wasm".to_string();
+        (active, hash, uri, [0u8; 32], BUYER_PK, max)
+    };
+    let set = "set_compute_terms";
+    w.refuses(
+        &buyer,
+        "purchase_job",
+        &buy_job(job, 50),
+        50,
+        Error::NotComputeOffer,
+    );
+    w.refuses(
+        &buyer,
+        set,
+        &(active, terms(|_| ())),
+        0,
+        Error::NotOfferOwner,
+    );
+    let t = terms(|t| t.fuel_cap = 0);
+    w.refuses(&owner, set, &(active, t), 0, Error::InvalidComputeTerms);
+    let t = terms(|t| t.allowed_jobs = vec![[0; 32]; MAX_ALLOWED_JOBS + 1]);
+    w.refuses(&owner, set, &(active, t), 0, Error::TooManyJobs);
+    let t = terms(|t| t.any_job = true);
+    w.refuses(
+        &owner,
+        set,
+        &(active, t),
+        0,
+        Error::AnyJobNeedsSmallResultCap,
+    );
+    w.m.must::<()>(&owner, set, &(active, terms(|_| ())), 0);
+    w.refuses(
+        &buyer,
+        "purchase_job",
+        &buy_job([8; 32], 50),
+        50,
+        Error::JobNotAllowed,
+    );
+    w.refuses(
+        &buyer,
+        "purchase_job",
+        &buy_job(job, 49),
+        50,
+        Error::PriceAboveMax,
+    );
+    let job_purchase: PurchaseId = w.m.must(&buyer, "purchase_job", &buy_job(job, 50), 50);
+    w.refuses(
+        &owner,
+        "deliver",
+        &(job_purchase, ENVELOPE),
+        0,
+        Error::IsAJob,
+    );
+    let result = JobResult {
+        content_root: [1; 32],
+        header: header(4096),
+        key_commitment: [2; 32],
+        plaintext_sha256: [3; 32],
+        fuel_used: 1 << 30,
+    };
+    let d_r = "deliver_result";
+    w.refuses(&owner, d_r, &(pending, result, ENVELOPE), 0, Error::NotAJob);
+    w.refuses(&owner, "fail_job", &(pending, 1u8), 0, Error::NotAJob);
+    let over = JobResult {
+        fuel_used: (1 << 30) + 1,
+        ..result
+    };
+    w.refuses(
+        &owner,
+        d_r,
+        &(job_purchase, over, ENVELOPE),
+        0,
+        Error::ResultOverCap,
+    );
+    w.refuses(
+        &buyer,
+        d_r,
+        &(job_purchase, result, ENVELOPE),
+        0,
+        Error::NotOfferOwner,
+    );
+    w.m.must::<()>(&owner, set, &(active, terms(|t| t.sells_access = false)), 0);
+    w.refuses(
+        &buyer,
+        "purchase",
+        &(active, BUYER_PK),
+        100,
+        Error::AccessNotForSale,
+    );
+    w.m.must::<()>(&owner, set, &(active, None::<ComputeTerms>), 0);
+    w.m.must::<()>(&owner, "fail_job", &(job_purchase, 1u8), 0);
+    w.refuses(
+        &owner,
+        "fail_job",
+        &(job_purchase, 1u8),
+        0,
+        Error::NotPending,
     );
     w.m.check_solvency().unwrap();
 
