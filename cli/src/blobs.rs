@@ -391,6 +391,55 @@ pub fn open_ciphertext(uri: &str, expected_len: u64, progress: &ProgressBar) -> 
     Ok(file)
 }
 
+/// A small object at `uri` (a job module, its arguments, a job result), whole in
+/// memory; `None` when there is no such object. One larger than `max_len` is refused.
+///
+/// # Errors
+/// A bad URI, an object over `max_len`, or an unreachable store.
+pub fn fetch_small(uri: &str, max_len: u64) -> Result<Option<Vec<u8>>> {
+    let url = Url::parse(uri).map_err(|e| Error::invalid(format!("the URI {uri} is bad: {e}")))?;
+    let too_large = || Error::invalid(format!("{} holds more than {max_len} bytes", redact(uri)));
+    if url.scheme() == "file" {
+        let path = local_path(uri)?;
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("cannot read", path, e)),
+        };
+        let mut bytes = Vec::new();
+        file.take(max_len + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("cannot read", &path, e))?;
+        if bytes.len() as u64 > max_len {
+            return Err(too_large());
+        }
+        return Ok(Some(bytes));
+    }
+    let (store, path) = open_url(&url)?;
+    let failed =
+        |e: &dyn std::fmt::Display| Error::invalid(format!("cannot download {}: {e}", redact(uri)));
+    runtime()?.block_on(async {
+        let got = match store.get(&path).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(failed(&e)),
+        };
+        if got.meta.size > max_len {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        let mut stream = got.into_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| failed(&e))?;
+            if (bytes.len() + chunk.len()) as u64 > max_len {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(bytes))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

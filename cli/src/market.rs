@@ -135,6 +135,19 @@ impl Market {
             .ok_or(Error::UnknownPurchase(purchase_id))
     }
 
+    /// An offer's compute terms, if it sells jobs.
+    pub fn compute_terms(
+        &mut self,
+        offer_id: OfferId,
+    ) -> Result<Option<market_types::ComputeTerms>> {
+        self.query("compute_terms", &offer_id)
+    }
+
+    /// The job of a job purchase (`None` for a purchase of the dataset).
+    pub fn job_of(&mut self, purchase_id: PurchaseId) -> Result<Option<market_types::Job>> {
+        self.query("job_of", &purchase_id)
+    }
+
     /// What `account` may withdraw in `asset`.
     pub fn credit_of(&mut self, account: AccountId, asset: Asset) -> Result<Balance> {
         self.query("credit_of", &(account, asset))

@@ -24,6 +24,15 @@ pub const MARKETPLACE: &[(&str, [u8; 4])] = &[
     ("settle", ink::selector_bytes!("settle")),
     ("refund", ink::selector_bytes!("refund")),
     ("withdraw", ink::selector_bytes!("withdraw")),
+    (
+        "set_compute_terms",
+        ink::selector_bytes!("set_compute_terms"),
+    ),
+    ("compute_terms", ink::selector_bytes!("compute_terms")),
+    ("purchase_job", ink::selector_bytes!("purchase_job")),
+    ("job_of", ink::selector_bytes!("job_of")),
+    ("deliver_result", ink::selector_bytes!("deliver_result")),
+    ("fail_job", ink::selector_bytes!("fail_job")),
 ];
 
 /// The PSP22 messages that the CLI calls on a token.

@@ -5,7 +5,7 @@
 use ink::codegen::Env as _;
 use ink::prelude::string::String;
 use market_types::{
-    check_compute_terms, check_header,
+    check_compute_terms, check_header, check_uri,
     events::{ComputeTermsSet, JobCompleted, JobFailed, JobPurchased, PurchaseRefunded},
     Balance, CiphertextHeader, ComputeTerms, Envelope, Error, Hash32, Job, JobResult, Offer,
     OfferId, PurchaseId, PurchaseStatus, Result, X25519PublicKey,
@@ -80,12 +80,7 @@ impl Marketplace {
         if terms.price > max_price {
             return Err(Error::PriceAboveMax);
         }
-        if job_uri.is_empty()
-            || job_uri.len() > market_types::limits::URI
-            || job_uri.chars().any(char::is_control)
-        {
-            return Err(Error::InvalidUri);
-        }
+        check_uri(&job_uri)?;
         let purchase_id = self.escrow(offer_id, &mut offer, buyer_pk, terms.price)?;
         self.jobs.insert(
             purchase_id,
@@ -138,6 +133,7 @@ impl Marketplace {
     ) -> Result<()> {
         let (mut purchase, offer, mut job) = self.answerable_job(purchase_id)?;
         check_header(&result.header)?;
+        check_uri(&result.uri)?;
         let header = datamarket_format::Header::from_bytes(&result.header)
             .map_err(|_| Error::InvalidHeader)?;
         // The caps in force now: they protect the owner's data (a result cap bounds what
@@ -149,10 +145,7 @@ impl Marketplace {
         if header.plaintext_len() > terms.result_cap || result.fuel_used > terms.fuel_cap {
             return Err(Error::ResultOverCap);
         }
-        job.result = Some(result);
-        self.jobs.insert(purchase_id, &job);
-        self.mark_delivered(purchase_id, &mut purchase, envelope)?;
-        self.env().emit_event(JobCompleted {
+        let completed = JobCompleted {
             purchase_id,
             offer_id: purchase.offer_id,
             dataset_root: offer.content_root,
@@ -160,8 +153,13 @@ impl Marketplace {
             args_hash: job.args_hash,
             result_sha256: result.plaintext_sha256,
             result_root: result.content_root,
+            result_uri: result.uri.clone(),
             fuel_used: result.fuel_used,
-        });
+        };
+        job.result = Some(result);
+        self.jobs.insert(purchase_id, &job);
+        self.mark_delivered(purchase_id, &mut purchase, envelope)?;
+        self.env().emit_event(completed);
         Ok(())
     }
 

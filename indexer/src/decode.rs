@@ -341,7 +341,8 @@ pub fn payload(decoded: &Decoded) -> Value {
             "purchase_id": e.purchase_id, "offer_id": e.offer_id,
             "dataset_root": hex0x(&e.dataset_root), "job_hash": hex0x(&e.job_hash),
             "args_hash": hex0x(&e.args_hash), "result_sha256": hex0x(&e.result_sha256),
-            "result_root": hex0x(&e.result_root), "fuel_used": e.fuel_used,
+            "result_root": hex0x(&e.result_root), "result_uri": e.result_uri,
+            "fuel_used": e.fuel_used,
         }),
         MarketEvent::JobFailed(e) => json!({
             "purchase_id": e.purchase_id, "offer_id": e.offer_id, "kind": e.kind,

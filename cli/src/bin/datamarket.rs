@@ -73,12 +73,17 @@ enum Command {
     /// List and manage offers (owners).
     #[command(subcommand)]
     Offer(OfferCommand),
+    /// Compute jobs: buy a job on an offer's dataset and get only its result.
+    #[command(subcommand)]
+    Job(JobCommand),
     /// Buy an offer: pays into escrow with a fresh key for this purchase.
     Buy {
         /// The offer id.
         offer: u64,
     },
-    /// Deliver the data key to every paid, undelivered purchase of your offers.
+    /// Deliver the data key to every paid, undelivered purchase of your offers, and run
+    /// every bought job beside your data, answering with its sealed result (or its
+    /// failure, which refunds the buyer).
     Deliver {
         /// Keep watching for new purchases until killed: with --api, new purchases come
         /// from the API's live event feed at once and the chain is scanned every
@@ -126,6 +131,36 @@ enum Command {
     Balance {
         /// An address (SS58 or 0x hex), a keystore account name or a dev URI.
         account: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobCommand {
+    /// Upload a job (a wasm32-wasip1 module), buy it on OFFER, wait for the owner's
+    /// answer, then download, verify (content root, key commitment, the result's hash in
+    /// its on-chain provenance record) and decrypt the result: printed, or written to -o.
+    Run {
+        /// The offer id.
+        offer: u64,
+        /// The job module.
+        #[arg(long)]
+        wasm: PathBuf,
+        /// Where to upload the module for the owner: a directory or a store URL the
+        /// owner can read [default: --blobs].
+        #[arg(long)]
+        upload_to: Option<String>,
+        /// The most you pay [default: the offer's job price].
+        #[arg(long)]
+        max_price: Option<u128>,
+        /// Seconds to wait for the owner's answer.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        /// Write the result here instead of printing it.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The job's arguments (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
     },
 }
 
@@ -208,6 +243,36 @@ enum OfferCommand {
     Delist {
         /// The offer id.
         offer: u64,
+    },
+    /// Sell compute jobs on an offer's dataset (DESIGN §8): jobs run on your machine
+    /// beside the data, and only their results leave. Name each job you allow by its
+    /// module (--job FILE.wasm, repeatable); --any-job allows every job and needs a
+    /// --result-cap of at most 4096 bytes, since the cap bounds what a hostile job can
+    /// copy out of your data.
+    Compute {
+        /// The offer id.
+        offer: u64,
+        /// Price per job (smallest units of the offer's asset).
+        #[arg(long)]
+        price: u128,
+        /// A job module you allow, repeatable.
+        #[arg(long = "job", value_name = "FILE.wasm")]
+        jobs: Vec<PathBuf>,
+        /// Allow any job (with --result-cap of at most 4096).
+        #[arg(long)]
+        any_job: bool,
+        /// Sell jobs only: the dataset itself is no longer for sale.
+        #[arg(long)]
+        jobs_only: bool,
+        /// Most bytes of result a job may return.
+        #[arg(long, default_value_t = 1 << 20)]
+        result_cap: u64,
+        /// Most fuel (about one per WebAssembly instruction) a job may burn.
+        #[arg(long, default_value_t = 20_000_000_000)]
+        fuel_cap: u64,
+        /// Most memory a job may have, in MiB.
+        #[arg(long, default_value_t = 256)]
+        memory_mib: u64,
     },
     /// Set the price of future purchases.
     UpdatePrice {
@@ -323,6 +388,49 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Offer(command) => offer(&cx, command)?,
+        Command::Job(JobCommand::Run {
+            offer,
+            wasm,
+            upload_to,
+            max_price,
+            timeout,
+            output,
+            args,
+        }) => {
+            let signer = cx.signer()?;
+            let mut market = cx.connect()?;
+            let request = ops::JobRequest {
+                offer_id: offer,
+                wasm,
+                args,
+                upload_to: upload_to.unwrap_or_else(|| cx.settings.blobs.clone()),
+                max_price,
+                wait: Duration::from_secs(timeout),
+            };
+            let ran = ops::run_job(&cx.settings, &mut market, &signer, &request)?;
+            match &output {
+                Some(path) => {
+                    cx.settings.keystore.check_outside(path)?;
+                    sealer::write_atomically(path, |file| {
+                        use std::io::Write;
+                        file.write_all(&ran.result).map_err(sealer::Error::from)
+                    })?;
+                    cx.print(&ran)?;
+                }
+                None if cx.json => {
+                    let mut value = serde_json::to_value(&ran)?;
+                    value["result"] = serde_json::Value::String(
+                        String::from_utf8_lossy(&ran.result).into_owned(),
+                    );
+                    println!("{value}");
+                }
+                None => {
+                    eprintln!("{ran}");
+                    use std::io::Write;
+                    std::io::stdout().write_all(&ran.result)?;
+                }
+            }
+        }
         Command::Buy { offer } => {
             let signer = cx.signer()?;
             let mut market = cx.connect()?;
@@ -516,6 +624,28 @@ fn offer(cx: &Ctx, command: OfferCommand) -> Result<()> {
         OfferCommand::Resume { offer } => (offer, OfferChange::Resume),
         OfferCommand::Delist { offer } => (offer, OfferChange::Delist),
         OfferCommand::UpdatePrice { offer, price } => (offer, OfferChange::Price(price)),
+        OfferCommand::Compute {
+            offer,
+            price,
+            jobs,
+            any_job,
+            jobs_only,
+            result_cap,
+            fuel_cap,
+            memory_mib,
+        } => {
+            let spec = ops::ComputeSpec {
+                jobs,
+                any_job,
+                price,
+                jobs_only,
+                result_cap,
+                fuel_cap,
+                memory_cap: memory_mib.saturating_mul(1 << 20),
+            };
+            let mut market = cx.connect()?;
+            return cx.print(&ops::set_compute(&mut market, &signer, offer, &spec)?);
+        }
     };
     let mut market = cx.connect()?;
     cx.print(&ops::change_offer(&mut market, &signer, offer_id, change)?)

@@ -33,11 +33,38 @@ pub struct DeliveryLog {
     /// The block the delivery went into.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block: Option<u32>,
+    /// For a job purchase: what ran and what came of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobLog>,
+}
+
+/// A job the watcher ran (DESIGN §8).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobLog {
+    /// The job hash (hex).
+    pub job_hash: String,
+    /// Where the sealed result went, when it completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_uri: Option<String>,
+    /// SHA-256 of the result plaintext (hex), when it completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_sha256: Option<String>,
+    /// Fuel burned, when it completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel_used: Option<u64>,
 }
 
 impl fmt::Display for DeliveryLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.skipped, self.block) {
+            (None, Some(block)) if self.job.is_some() => write!(
+                f,
+                "ran job {} on offer {} for purchase {} (buyer {}) and delivered its result in block {block}",
+                self.job.as_ref().map_or("?", |j| j.job_hash.as_str()),
+                self.offer_id,
+                self.purchase_id,
+                self.buyer
+            ),
             (None, Some(block)) => write!(
                 f,
                 "delivered the key of offer {} to purchase {} (buyer {}) in block {block}",
@@ -182,6 +209,7 @@ impl Deliverer {
             delivered: false,
             skipped: None,
             block: None,
+            job: None,
         };
         // A key this watcher cannot use now may be put right (copied in, its mode
         // fixed) while it runs: such purchases wait in `retry`, logged once.
@@ -215,6 +243,18 @@ impl Deliverer {
                 hex::encode(root)
             );
             return wait(&mut entry, why);
+        }
+        if let Some(job) = market.job_of(purchase_id)? {
+            return self.answer_job(
+                settings,
+                market,
+                purchase_id,
+                &purchase,
+                job,
+                &dek,
+                entry,
+                log,
+            );
         }
         let context = EnvelopeContext {
             contract: *market.address().as_ref(),
@@ -257,6 +297,66 @@ impl Deliverer {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Runs a bought job beside the data and answers it (its result, or its failure,
+    /// which refunds the buyer). A refusal by the marketplace (answered meanwhile, the
+    /// deadline passed) is logged and skipped.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_job(
+        &mut self,
+        settings: &Settings,
+        market: &mut Market,
+        purchase_id: PurchaseId,
+        purchase: &chain::market_types::Purchase,
+        job: chain::market_types::Job,
+        dek: &sealer::DataKey,
+        mut entry: DeliveryLog,
+        log: &mut dyn FnMut(&DeliveryLog),
+    ) -> Result<bool> {
+        let offer = market.offer(purchase.offer_id)?;
+        let mut job_log = JobLog {
+            job_hash: hex::encode(job.job_hash),
+            result_uri: None,
+            result_sha256: None,
+            fuel_used: None,
+        };
+        let answered = super::jobs::answer(
+            settings,
+            market,
+            &self.owner,
+            purchase_id,
+            purchase,
+            &offer,
+            &job,
+            dek,
+        );
+        let completed = match answered {
+            Ok(super::Answered::Completed {
+                result_uri,
+                result_sha256,
+                fuel_used,
+            }) => {
+                job_log.result_uri = Some(result_uri);
+                job_log.result_sha256 = Some(hex::encode(result_sha256));
+                job_log.fuel_used = Some(fuel_used);
+                entry.delivered = true;
+                entry.block = market.purchase(purchase_id)?.delivered_at;
+                true
+            }
+            Ok(super::Answered::Failed { error }) => {
+                entry.skipped = Some(format!("the job failed ({error}); the buyer is refunded"));
+                false
+            }
+            Err(Error::Refused { error, .. }) => {
+                entry.skipped = Some(format!("the marketplace refused the answer: {error:?}"));
+                false
+            }
+            Err(e) => return Err(e),
+        };
+        entry.job = Some(job_log);
+        log(&entry);
+        Ok(completed)
     }
 
     /// Watches until killed: a scan now, then one every `scan_every`; with `feed` (the

@@ -5,13 +5,18 @@ mod buy;
 mod deliver;
 mod dispute;
 mod fetch;
+mod jobs;
 mod offer;
 mod payouts;
 
 pub use buy::{buy, Bought};
-pub use deliver::{Deliverer, DeliveryLog};
+pub use deliver::{Deliverer, DeliveryLog, JobLog};
 pub use dispute::{dispute, Disputed};
 pub use fetch::{fetch, Fetched};
+pub use jobs::{
+    cache_dir as job_cache_dir, failure_name, run_job, set_compute, Answered, ComputeSet,
+    ComputeSpec, JobRan, JobRequest,
+};
 pub use offer::{change_offer, create_offer, OfferChange, OfferChanged, OfferCreated, OfferSpec};
 pub use payouts::{balance, refund, settle, withdraw, Balances, PurchaseClosed, Withdrawn};
 

@@ -5,6 +5,7 @@ mod common;
 mod dispute;
 mod errors;
 mod flow;
+mod jobs;
 mod keys;
 mod refund;
 mod s3;

@@ -55,10 +55,12 @@ pub struct Job {
 
 /// A job's result as delivered: a format v1 ciphertext like a dataset's, and its
 /// provenance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
 pub struct JobResult {
+    /// Where the buyer downloads the result ciphertext (the owner's blob store).
+    pub uri: String,
     /// The result ciphertext's content root.
     pub content_root: Hash32,
     /// Its header.

@@ -310,6 +310,8 @@ pub struct JobCompleted {
     pub result_sha256: Hash32,
     /// The result ciphertext's content root.
     pub result_root: Hash32,
+    /// Where the result ciphertext is.
+    pub result_uri: String,
     /// The fuel the job burned.
     pub fuel_used: u64,
 }

@@ -555,4 +555,6 @@ mod rules;
 mod tests;
 
 pub use compute::{check_compute_terms, ComputeTerms, Job, JobResult};
-pub use rules::{check_config, check_header, check_metadata, check_split, split_payment};
+pub use rules::{
+    check_config, check_header, check_metadata, check_split, check_uri, split_payment,
+};

@@ -40,20 +40,29 @@ pub fn check_metadata(uri: &str, metadata: &OfferMetadata) -> Result<()> {
     if metadata.schema.len() > limits::SCHEMA {
         return Err(Error::SchemaTooLong);
     }
-    if uri.is_empty() || uri.len() > limits::URI {
-        return Err(Error::InvalidUri);
-    }
+    check_uri(uri)?;
     let line = |text: &str| text.chars().any(char::is_control);
     let multiline = |text: &str| {
         text.chars()
             .any(|c| c.is_control() && c != '\n' && c != '\t')
     };
     if line(&metadata.title)
-        || line(uri)
         || metadata.tags.iter().any(|tag| line(tag))
         || multiline(&metadata.description)
         || multiline(&metadata.schema)
     {
+        return Err(Error::ControlCharacter);
+    }
+    Ok(())
+}
+
+/// Checks a URI (a ciphertext's, a job module's, a job result's): not empty, at most
+/// [`limits::URI`] bytes, no control character.
+pub fn check_uri(uri: &str) -> Result<()> {
+    if uri.is_empty() || uri.len() > limits::URI {
+        return Err(Error::InvalidUri);
+    }
+    if uri.chars().any(char::is_control) {
         return Err(Error::ControlCharacter);
     }
     Ok(())

@@ -151,6 +151,7 @@ impl Case {
         .encrypt(&outcome.result[..], &mut sealed)
         .unwrap();
         let result = JobResult {
+            uri: format!("file:///results/{purchase_id}.dms"),
             content_root: receipt.content_root.0,
             header: receipt.header.to_bytes(),
             key_commitment: result_key.commitment().0,
@@ -172,7 +173,7 @@ impl Case {
             .call::<()>(
                 &owner,
                 "deliver_result",
-                &(purchase_id, *result, envelope),
+                &(purchase_id, result.clone(), envelope),
                 0,
             )
             .unwrap()
@@ -251,6 +252,7 @@ fn a_job_is_bought_run_beside_the_data_and_only_its_sealed_result_leaves() {
     assert_eq!(completed.job_hash, c.job.0);
     assert_eq!(completed.args_hash, Args::default().hash());
     assert_eq!(completed.result_root, result.content_root);
+    assert_eq!(completed.result_uri, result.uri);
     assert_eq!(completed.result_sha256, result.plaintext_sha256);
     assert!(completed.fuel_used > 0);
 

@@ -670,6 +670,7 @@ fn every_error_variant_refuses_and_changes_nothing() {
         Error::IsAJob,
     );
     let result = JobResult {
+        uri: "https://results.example/1.dms".into(),
         content_root: [1; 32],
         header: header(4096),
         key_commitment: [2; 32],
@@ -677,11 +678,17 @@ fn every_error_variant_refuses_and_changes_nothing() {
         fuel_used: 1 << 30,
     };
     let d_r = "deliver_result";
-    w.refuses(&owner, d_r, &(pending, result, ENVELOPE), 0, Error::NotAJob);
+    w.refuses(
+        &owner,
+        d_r,
+        &(pending, result.clone(), ENVELOPE),
+        0,
+        Error::NotAJob,
+    );
     w.refuses(&owner, "fail_job", &(pending, 1u8), 0, Error::NotAJob);
     let over = JobResult {
         fuel_used: (1 << 30) + 1,
-        ..result
+        ..result.clone()
     };
     w.refuses(
         &owner,
