@@ -15,7 +15,11 @@
 //! 6. the buyer reads the envelope from the API, opens it, checks the key commitment,
 //!    verifies the ciphertext chunk by chunk against the content root and decrypts; the
 //!    plaintext's SHA-256 matches the original;
-//! 7. after the dispute window the purchases settle and every payee withdraws.
+//! 7. the union also sells compute jobs on its rides: the buyer runs the example
+//!    `csv-stats` job (the CLI library's `run_job`, as `datamarket job run`), the
+//!    union's watcher runs it in the sandbox beside the data, and only the result
+//!    reaches the buyer, sealed to its key and checked against the provenance record;
+//! 8. after the dispute window the purchases settle and every payee withdraws.
 //!
 //! [`run`] does it and returns what happened, for the binary to print and the tests to
 //! check.
@@ -26,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use chain::market_types::{
-    Asset, NewOffer, OfferId, OfferMetadata, Payee, PurchaseId, Result as MarketResult,
+    Asset, ComputeTerms, NewOffer, OfferId, OfferMetadata, Payee, PurchaseId,
+    Result as MarketResult,
 };
 use chain::{AccountId, Chain, Contract, Deployed, InProcessChain, MarketSettings, Signer};
 use chain::{Locked, SharedChain};
@@ -91,6 +96,9 @@ pub struct Report {
     pub steps: Vec<String>,
     /// (buyer, offer, SHA-256 of the original, SHA-256 of what the buyer decrypted).
     pub decrypted: Vec<(String, OfferId, [u8; 32], [u8; 32])>,
+    /// The compute job: (purchase, its result plaintext as the buyer verified it, its
+    /// SHA-256 as in the JobCompleted provenance record).
+    pub job: Option<(PurchaseId, Vec<u8>, String)>,
     /// What each payee withdrew: (who, native, token).
     pub withdrawn: Vec<(String, u128, u128)>,
     /// The final balances: (who, native free balance, token balance).
@@ -103,6 +111,8 @@ const DISPUTE_WINDOW: u32 = 3;
 const BOND: u128 = 1_000_000;
 const SLEEP_PRICE: u128 = 50_000_000;
 const RIDES_PRICE: u128 = 90_000_001;
+/// The price of one compute job on the union's rides (DMT).
+const JOB_PRICE: u128 = 10_000_000;
 
 #[derive(Clone)]
 struct Actors {
@@ -471,8 +481,129 @@ pub async fn run(options: &Options, mut say: impl FnMut(&str)) -> Result<Demo> {
             .push(("ben".into(), listed.offer_id, listed.sha256, digest));
     }
 
+    // Compute-to-data (DESIGN §8): a job goes to the data; only its result leaves.
+    step("8. compute-to-data: the union also sells jobs on its rides; ben buys the csv-stats job (`datamarket job run`'s code), the union's watcher runs it in the sandbox beside the data, and only the result leaves, sealed to ben".into(), &mut report);
+    let stats = datamarket_sandbox::examples::load("csv-stats")
+        .context("the example jobs (scripts/build-jobs builds them)")?;
+    let stats_path = blobs_dir.join("csv-stats.wasm");
+    std::fs::write(&stats_path, stats.bytes())?;
+    {
+        let (market, token) = (market.clone(), token.clone());
+        let (admin, ben, owner) = (
+            actors.admin.clone(),
+            actors.ben.clone(),
+            actors.union[0].clone(),
+        );
+        let terms = ComputeTerms {
+            price: JOB_PRICE,
+            sells_access: true,
+            allowed_jobs: vec![stats.hash().0],
+            any_job: false,
+            result_cap: 64 * 1024,
+            fuel_cap: 20_000_000_000,
+            memory_cap: 256 << 20,
+        };
+        let rides_id = rides.offer_id;
+        with_chain(&chain, move |c| {
+            must::<()>(
+                c,
+                &market,
+                &owner,
+                "set_compute_terms",
+                &(rides_id, Some(terms)),
+                0,
+            )?;
+            token_call(
+                c,
+                &token,
+                &admin,
+                "PSP22::transfer",
+                &(ben.account_id(), JOB_PRICE, Vec::<u8>::new()),
+            )
+        })
+        .await?;
+    }
+    let ben_keys = tempfile::Builder::new()
+        .prefix("datamarket-ben-keys-")
+        .tempdir()?;
+    let ben_settings = datamarket_cli::Settings {
+        keystore: datamarket_cli::Keystore::new(ben_keys.path().to_owned()),
+        ..settings.clone()
+    };
+    let request = datamarket_cli::ops::JobRequest {
+        offer_id: rides.offer_id,
+        wasm: stats_path,
+        args: vec!["5".into()],
+        upload_to: blobs_dir.to_string_lossy().into_owned(),
+        max_price: Some(JOB_PRICE),
+        wait: Duration::from_secs(120),
+    };
+    let buyer = {
+        let (chain, address, ben) = (Arc::clone(&chain), market.address, actors.ben.clone());
+        tokio::task::spawn_blocking(move || -> Result<datamarket_cli::ops::JobRan> {
+            let endpoint = ben_settings.node.clone();
+            let mut market =
+                datamarket_cli::Market::on(Box::new(Locked(chain)), address, &endpoint)?;
+            Ok(datamarket_cli::ops::run_job(
+                &ben_settings,
+                &mut market,
+                &ben,
+                &request,
+            )?)
+        })
+    };
+    // The union's watcher scans until it has answered the job.
+    let watcher_logs = {
+        let (chain, settings, address, owner) = (
+            Arc::clone(&chain),
+            settings.clone(),
+            market.address,
+            actors.union[0].clone(),
+        );
+        tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+            let endpoint = settings.node.clone();
+            let mut market =
+                datamarket_cli::Market::on(Box::new(Locked(chain)), address, &endpoint)?;
+            let mut deliverer = datamarket_cli::ops::Deliverer::new(owner);
+            let mut logs = Vec::new();
+            let started = Instant::now();
+            while !logs.iter().any(|(job, _): &(bool, String)| *job) {
+                ensure!(
+                    started.elapsed() < Duration::from_secs(120),
+                    "the watcher saw no job"
+                );
+                deliverer.poll(
+                    &settings,
+                    &mut market,
+                    &mut |entry: &datamarket_cli::ops::DeliveryLog| {
+                        logs.push((entry.job.is_some(), format!("   {entry}")))
+                    },
+                )?;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Ok(logs.into_iter().map(|(_, line)| line).collect())
+        })
+    };
+    for line in watcher_logs.await?? {
+        step(line, &mut report);
+    }
+    let ran = buyer.await??;
+    let summary: serde_json::Value = serde_json::from_slice(&ran.result)?;
+    step(
+        format!(
+            "   ben verified the result (content root, key commitment, and SHA-256 {}… as in the JobCompleted provenance record): statistics of {} rows in {} columns, {} fuel; the rides themselves never left the union",
+            &ran.result_sha256[..16],
+            summary["rows"],
+            summary["columns"].as_array().map_or(0, Vec::len),
+            ran.fuel_used
+        ),
+        &mut report,
+    );
+    let job_purchase = ran.purchase_id;
+    report.job = Some((job_purchase, ran.result.to_vec(), ran.result_sha256.clone()));
+
     // Settlement and withdrawals.
-    step(format!("8. the dispute window ({DISPUTE_WINDOW} blocks) passes; anyone settles; every payee withdraws"), &mut report);
+    step(format!("9. the dispute window ({DISPUTE_WINDOW} blocks) passes; anyone settles; every payee withdraws"), &mut report);
     let payees: Vec<(String, Signer)> = vec![
         ("ada".into(), actors.ada.clone()),
         ("union-dave".into(), actors.union[0].clone()),
@@ -492,6 +623,7 @@ pub async fn run(options: &Options, mut say: impl FnMut(&str)) -> Result<Demo> {
             pass_blocks(c, &admin, DISPUTE_WINDOW + 1)?;
             must::<()>(c, &market, &ben, "settle", &rides_purchase, 0)?;
             must::<()>(c, &market, &ben, "settle", &sleep_purchase, 0)?;
+            must::<()>(c, &market, &ben, "settle", &job_purchase, 0)?;
             let mut withdrawn = Vec::new();
             for (name, signer) in &payees {
                 let mut got = (0u128, 0u128);
@@ -538,7 +670,7 @@ pub async fn run(options: &Options, mut say: impl FnMut(&str)) -> Result<Demo> {
     .await
     .context("the indexer did not reach the chain's head")?;
     let settled = wait_purchase(&http, &url, rides_purchase, |p| p.status == "settled").await?;
-    step(format!("9. the index shows purchase {rides_purchase} {} at block {}; final balances (native: free balance)", settled.status, last.number), &mut report);
+    step(format!("10. the index shows purchase {rides_purchase} {} at block {}; final balances (native: free balance)", settled.status, last.number), &mut report);
     let mut everyone: Vec<(String, AccountId)> = payees
         .iter()
         .map(|(n, s)| (n.clone(), s.account_id()))

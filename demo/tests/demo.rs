@@ -5,15 +5,15 @@
 use chain::dev_node::DevNode;
 use datamarket_demo::{run, Options};
 
-/// Each payee's withdrawal, exact to the unit: sleep diary 50 000 000 native and rides
-/// 90 000 001 DMT, 2.5% fee, the union's 87 750 001 split 50/30/20 with the rounding
-/// dust to the first payee.
+/// Each payee's withdrawal, exact to the unit: sleep diary 50 000 000 native, rides
+/// 90 000 001 DMT and one compute job on them 10 000 000 DMT, 2.5% fee, the union's
+/// 87 750 001 + 9 750 000 split 50/30/20 with the rounding dust to the first payee.
 const WITHDRAWN: [(&str, u128, u128); 5] = [
     ("ada", 48_750_000, 0),
-    ("union-dave", 0, 43_875_001),
-    ("union-eve", 0, 26_325_000),
-    ("union-ferdie", 0, 17_550_000),
-    ("fee-recipient", 1_250_000, 2_250_000),
+    ("union-dave", 0, 43_875_001 + 4_875_000),
+    ("union-eve", 0, 26_325_000 + 2_925_000),
+    ("union-ferdie", 0, 17_550_000 + 1_950_000),
+    ("fee-recipient", 1_250_000, 2_250_000 + 250_000),
 ];
 
 async fn check(node: &str) {
@@ -40,6 +40,16 @@ async fn check(node: &str) {
         .map(|(n, a, b)| (n.as_str(), *a, *b))
         .collect();
     assert_eq!(withdrawn, WITHDRAWN);
+    // The compute job's result: csv-stats of the rides, with the buyer's argument (5
+    // bins), verified against its provenance record.
+    let (_, result, sha256) = report.job.as_ref().expect("the demo ran a job");
+    let stats: serde_json::Value = serde_json::from_slice(result).unwrap();
+    assert!(stats["rows"].as_u64().unwrap() > 0, "{stats}");
+    assert_eq!(
+        stats["columns"][0]["histogram"].as_array().unwrap().len(),
+        5
+    );
+    assert_eq!(sha256.len(), 64);
     // Nothing is left owed: the marketplace holds only what the bonds left.
     let (_, _, market_tokens) = report
         .balances
