@@ -6,7 +6,7 @@ use ink::codegen::Env as _;
 use ink::prelude::string::String;
 use market_types::{
     check_compute_terms, check_header, check_uri,
-    events::{ComputeTermsSet, JobCompleted, JobFailed, JobPurchased, PurchaseRefunded},
+    events::{ComputeTermsSet, JobCompleted, JobFailed, JobPurchased},
     Balance, CiphertextHeader, ComputeTerms, Envelope, Error, Hash32, Job, JobResult, Offer,
     OfferId, PurchaseId, PurchaseStatus, Result, X25519PublicKey,
 };
@@ -167,25 +167,11 @@ impl Marketplace {
         let (mut purchase, mut offer, mut job) = self.answerable_job(purchase_id)?;
         job.failure = Some(kind);
         self.jobs.insert(purchase_id, &job);
-        purchase.status = PurchaseStatus::Refunded;
-        self.purchases.insert(purchase_id, &purchase);
-        self.credit(purchase.buyer, purchase.asset, purchase.amount)?;
-        self.change_liabilities(purchase.asset, |l| {
-            l.escrow = l.escrow.checked_sub(purchase.amount)?;
-            Some(())
-        })?;
         self.env().emit_event(JobFailed {
             purchase_id,
             offer_id: purchase.offer_id,
             kind,
         });
-        self.env().emit_event(PurchaseRefunded {
-            purchase_id,
-            offer_id: purchase.offer_id,
-            buyer: purchase.buyer,
-            amount: purchase.amount,
-            asset: purchase.asset,
-        });
-        self.close_purchase(purchase.offer_id, &mut offer)
+        self.refund_to_buyer(purchase_id, &mut purchase, &mut offer)
     }
 }

@@ -6,7 +6,7 @@ use ink::codegen::{Env as _, TraitCallBuilder};
 use ink::prelude::vec::Vec;
 use ink::primitives::AccountId;
 use market_types::{
-    events::{BondReleased, KeyDelivered, PurchaseCreated},
+    events::{BondReleased, KeyDelivered, PurchaseCreated, PurchaseRefunded},
     Asset, Balance, Envelope, Error, Liabilities, Offer, OfferId, OfferStatus, Purchase,
     PurchaseId, PurchaseStatus, Result, X25519PublicKey,
 };
@@ -134,6 +134,32 @@ impl Marketplace {
             dispute_deadline,
         });
         Ok(())
+    }
+
+    /// Refunds a pending purchase in full: credits the payment back to the buyer,
+    /// releases its escrow, emits `PurchaseRefunded` and closes the purchase. For a
+    /// delivery that never came (`refund`) and a job that failed (`fail_job`) alike.
+    pub(crate) fn refund_to_buyer(
+        &mut self,
+        purchase_id: PurchaseId,
+        purchase: &mut Purchase,
+        offer: &mut Offer,
+    ) -> Result<()> {
+        purchase.status = PurchaseStatus::Refunded;
+        self.purchases.insert(purchase_id, &*purchase);
+        self.credit(purchase.buyer, purchase.asset, purchase.amount)?;
+        self.change_liabilities(purchase.asset, |l| {
+            l.escrow = l.escrow.checked_sub(purchase.amount)?;
+            Some(())
+        })?;
+        self.env().emit_event(PurchaseRefunded {
+            purchase_id,
+            offer_id: purchase.offer_id,
+            buyer: purchase.buyer,
+            amount: purchase.amount,
+            asset: purchase.asset,
+        });
+        self.close_purchase(purchase.offer_id, offer)
     }
 
     pub(crate) fn credit(

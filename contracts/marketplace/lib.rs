@@ -495,21 +495,7 @@ mod marketplace {
                 return Err(Error::DeliveryDeadlineNotReached);
             }
             let mut offer = self.get_offer(purchase.offer_id)?;
-            purchase.status = PurchaseStatus::Refunded;
-            self.purchases.insert(purchase_id, &purchase);
-            self.credit(purchase.buyer, purchase.asset, purchase.amount)?;
-            self.change_liabilities(purchase.asset, |l| {
-                l.escrow = l.escrow.checked_sub(purchase.amount)?;
-                Some(())
-            })?;
-            self.env().emit_event(PurchaseRefunded {
-                purchase_id,
-                offer_id: purchase.offer_id,
-                buyer: purchase.buyer,
-                amount: purchase.amount,
-                asset: purchase.asset,
-            });
-            self.close_purchase(purchase.offer_id, &mut offer)
+            self.refund_to_buyer(purchase_id, &mut purchase, &mut offer)
         }
 
         // ---- Disputes (DESIGN §3 "Dispute") -------------------------------------------

@@ -4,39 +4,9 @@
 
 use crate::common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
+use std::time::Duration;
 
-use common::{fails, json, ok, world, World};
-
-fn watcher(w: &World) -> (Child, mpsc::Receiver<String>) {
-    let mut watcher = std::process::Command::new(assert_cmd::cargo::cargo_bin("datamarket"));
-    let cmd = w.cli("owner", "//Bob");
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(v) => watcher.env(key, v),
-            None => watcher.env_remove(key),
-        };
-    }
-    let mut child = watcher
-        .args(["deliver", "--watch", "--interval", "1", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines, received) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    (child, received)
-}
+use common::{fails, json, ok, watcher, world};
 
 #[test]
 fn a_bought_job_runs_beside_the_data_and_only_its_result_reaches_the_buyer() {

@@ -3,15 +3,10 @@
 
 use crate::common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::Stdio,
-    sync::mpsc,
-    time::Duration,
-};
+use std::time::Duration;
 
 use chain::{Bundle, Contract, Signer};
-use common::{hex, json, ok, world};
+use common::{hex, json, ok, watcher, world};
 use datamarket_cli::market::TokenError;
 
 #[test]
@@ -53,27 +48,7 @@ fn watcher_delivers_a_token_purchase_made_while_it_runs() {
     let offer_id = created["offer_id"].as_u64().unwrap();
 
     // The watcher runs in the background.
-    let mut watcher = std::process::Command::new(assert_cmd::cargo::cargo_bin("datamarket"));
-    let cmd = w.cli("owner", "//Bob");
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(v) => watcher.env(key, v),
-            None => watcher.env_remove(key),
-        };
-    }
-    let mut child = watcher
-        .args(["deliver", "--watch", "--interval", "1", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines, received) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+    let (mut child, received) = watcher(&w);
 
     let bought = json(&ok(w.cli("buyer", "//Charlie").args([
         "--token",

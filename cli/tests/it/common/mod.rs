@@ -2,7 +2,12 @@
 //! run as a user would, one keystore per person.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Stdio},
+    sync::mpsc,
+};
 
 use assert_cmd::Command;
 use chain::{dev_node::DevNode, AccountId, Chain, Deployed, MarketSettings, RpcChain, Signer};
@@ -212,4 +217,31 @@ impl Drop for IndexAndApi {
             let _ = self.runtime.block_on(database.drop_now());
         }
     }
+}
+
+/// `datamarket deliver --watch --interval 1 --json` as the owner //Bob, in the background:
+/// the process, and its stdout line by line.
+pub fn watcher(w: &World) -> (Child, mpsc::Receiver<String>) {
+    let mut watcher = std::process::Command::new(assert_cmd::cargo::cargo_bin("datamarket"));
+    let cmd = w.cli("owner", "//Bob");
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => watcher.env(key, v),
+            None => watcher.env_remove(key),
+        };
+    }
+    let mut child = watcher
+        .args(["deliver", "--watch", "--interval", "1", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, received) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    (child, received)
 }
